@@ -1,0 +1,72 @@
+# Postwise: `make run` serves the app on http://127.0.0.1:8000, `make test` runs everything.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) \
+	web/next.config.ts web/package.json web/tsconfig.json
+export NEXT_TELEMETRY_DISABLED := 1
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run serve test test-python test-python-sqlite test-python-postgres test-web \
+	test-e2e lint typecheck format services clean
+
+## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
+run: $(VENV)/.synced web/out/index.html
+	$(BIN)/postwise migrate
+	exec $(BIN)/postwise serve
+
+## test: the whole suite: linters, type checks, Python (SQLite, then PostgreSQL + Redis), web
+test: services lint typecheck test-python test-web
+	@echo "make test: all checks passed"
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || { echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
+	$(UV) sync --frozen
+	@touch $@
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/out/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+
+## services: install (as root) or start PostgreSQL, Redis and Chromium for the tests
+services:
+	@scripts/services.sh postgres redis chromium || echo "some services are missing: tests that need them are skipped (see the summary)"
+
+lint: $(VENV)/.synced
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(VENV)/.synced
+	$(BIN)/mypy
+
+test-python: test-python-sqlite test-python-postgres
+
+test-python-sqlite: $(VENV)/.synced
+	@scripts/pytest.sh sqlite
+
+test-python-postgres: $(VENV)/.synced
+	@scripts/pytest.sh postgres
+
+test-web: web/out/index.html $(VENV)/.synced
+	cd web && npm run lint && npm run typecheck && npm test && npm run check:api
+	@$(MAKE) --no-print-directory test-e2e
+
+test-e2e: web/out/index.html $(VENV)/.synced
+	@if [ -x /usr/bin/chromium ]; then cd web && npm run e2e; \
+	elif [ "$${CI:-}" = true ]; then echo "e2e: /usr/bin/chromium is missing (CI=true requires it)"; exit 1; \
+	else echo "SKIPPED e2e browser test: /usr/bin/chromium is not installed (run make test as root to install it)"; fi
+
+format: $(VENV)/.synced
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+clean:
+	rm -rf $(VENV) web/node_modules web/out web/.next

@@ -1,0 +1,1 @@
+"""Postwise: a self-hosted AI email assistant."""

@@ -1,0 +1,3 @@
+from postwise.cli import main
+
+main()

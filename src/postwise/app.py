@@ -1,0 +1,145 @@
+"""create_app(settings): the API, its middleware and the lifespan that builds every dependency."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import TypedDict
+
+import structlog
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from taskiq import InMemoryBroker
+from taskiq.api import run_scheduler_task
+
+from postwise.config import Settings
+from postwise.deps import Services
+from postwise.kit.errors import install_error_handlers
+from postwise.migrations.runner import upgrade_database
+from postwise.observability.health import router as health_router
+from postwise.observability.logging import configure_logging
+from postwise.observability.metrics import Metrics
+from postwise.observability.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from postwise.runtime import open_runtime
+from postwise.web import WebApp, web_csp_sources
+from postwise.worker.broker import build_scheduler
+
+log = structlog.get_logger(__name__)
+
+API_DOCS_PREFIXES = ("/api/docs", "/api/redoc")
+
+
+class LifespanState(TypedDict):
+    services: Services
+
+
+def content_security_policy(settings: Settings) -> str:
+    web = web_csp_sources(settings.web_dir)
+    script = " ".join(["'self'", *web.get("script-src", [])])
+    # MUI (Emotion) injects <style> elements at run time, which hashes cannot cover.
+    return (
+        "default-src 'self'; "
+        f"script-src {script}; "
+        "style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+# Swagger UI loads its script and styles from a CDN and boots with an inline script.
+DOCS_CSP = (
+    "default-src 'self'; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Short, stable operation ids ("health-readyz") make readable generated client names.
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[LifespanState]:
+        # In dev this creates the secret file now, not lazily in the middle of a request.
+        settings.secret()
+        if settings.should_migrate_on_start:
+            await asyncio.to_thread(upgrade_database, settings)
+        async with open_runtime(settings, strict=False) as runtime:
+            scheduler_task: asyncio.Task[None] | None = None
+            if isinstance(runtime.broker, InMemoryBroker):
+                # Embedded mode has no worker process: this process runs the schedules too.
+                scheduler = build_scheduler(runtime.broker, runtime.store)
+                scheduler_task = asyncio.create_task(run_scheduler_task(scheduler))
+            services = Services(
+                settings=settings,
+                engine=runtime.engine,
+                sessionmaker=runtime.sessionmaker,
+                store=runtime.store,
+                jobs=runtime.jobs,
+                metrics=metrics,
+            )
+            log.info(
+                "started", env=settings.env.value, database=runtime.engine.url.get_backend_name()
+            )
+            try:
+                yield {"services": services}
+            finally:
+                if scheduler_task is not None:
+                    scheduler_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await scheduler_task
+
+    app = FastAPI(
+        title="Postwise",
+        version=version("postwise"),
+        summary="Self-hosted AI email assistant",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.router.default = WebApp(settings.web_dir)
+
+    # Added innermost first: the request context wraps the rest, so even a failure in another
+    # middleware is logged with its request id and answered as a problem document.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Postwise-CSRF"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    # Outermost, so the 500 and 503 answers written by the request context carry them too.
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        csp=content_security_policy(settings),
+        docs_csp=DOCS_CSP,
+        docs_prefixes=API_DOCS_PREFIXES,
+    )
+    return app

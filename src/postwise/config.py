@@ -1,0 +1,145 @@
+"""One validated Settings object; every knob is a documented `POSTWISE_*` environment variable."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Secrets that appear in docs, examples and tutorials: a deployment using one is not secret.
+_WELL_KNOWN_SECRETS = frozenset(
+    {"", "secret", "changeme", "change-me", "changethis", "dev", "development", "postwise", "test"}
+)
+_MIN_SECRET_LENGTH = 32
+_SECRET_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InsecureSecretError(ValueError):
+    """Raised when a non-dev deployment would run with a missing or guessable secret."""
+
+
+def _default_web_dir() -> Path:
+    # A source checkout keeps the built web app in <repo>/web/out; a packaged install sets
+    # POSTWISE_WEB_DIR instead.
+    return Path(__file__).resolve().parents[2] / "web" / "out"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POSTWISE_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEV
+    secret_key: SecretStr | None = None
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    database_timeout: float = Field(default=5.0, gt=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8000"
+    redis_url: str | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    mail_from: str = "Postwise <postwise@localhost>"
+
+    ai_provider: Literal["local", "openai"] = "local"
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] | None = None
+    log_file: Path | None = None
+    log_file_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    log_file_backups: int = Field(default=5, ge=0)
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    web_dir: Path = Field(default_factory=_default_web_dir)
+    migrate_on_start: bool | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # A comma-separated env var reads more naturally than a JSON list.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _require_secret_outside_dev(self) -> Settings:
+        if self.env is Environment.DEV:
+            return self
+        secret = self.secret_key.get_secret_value() if self.secret_key else ""
+        if secret.lower() in _WELL_KNOWN_SECRETS or len(secret) < _MIN_SECRET_LENGTH:
+            raise InsecureSecretError(
+                f"POSTWISE_SECRET_KEY must be set to a random value of at least "
+                f"{_MIN_SECRET_LENGTH} characters when POSTWISE_ENV={self.env.value} "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env is Environment.DEV
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'postwise.db').resolve()}"
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "console" if self.is_dev else "json"
+
+    @property
+    def should_migrate_on_start(self) -> bool:
+        return self.is_dev if self.migrate_on_start is None else self.migrate_on_start
+
+    def secret(self) -> str:
+        """The secret in force; in dev, generated once and kept in the data folder.
+
+        Keeping it on disk means a restart of `make run` does not sign everyone out.
+        """
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        return _dev_secret(self.data_dir)
+
+
+def _dev_secret(data_dir: Path) -> str:
+    path = data_dir / _SECRET_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: if two processes start at once, one writes and the other reads the winner's value.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    return value

@@ -1,0 +1,121 @@
+"""Database engine and sessions: the request or job owns the transaction; services never commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import MetaData, event, exc, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from postwise.config import Settings
+
+# Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL and let
+# batch-mode migrations on SQLite find constraints by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class DatabaseUnavailableError(Exception):
+    """The database cannot be reached; requests answer 503 instead of hanging or crashing."""
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    if isinstance(error, DatabaseUnavailableError | exc.TimeoutError | exc.InterfaceError):
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    # SQLite says OperationalError for "unable to open" and for a busy timeout that ran out;
+    # PostgreSQL for a server shutting down. All of them are worth a retry later, not a 500.
+    return isinstance(error, exc.OperationalError)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
+    """Build the engine for the configured database, tuned so an outage fails fast (503)."""
+    database_url = url or settings.effective_database_url
+    timeout = settings.database_timeout
+    if is_sqlite(database_url):
+        sqlite_path = make_url(database_url).database
+        if sqlite_path and sqlite_path != ":memory:":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            database_url,
+            connect_args={"timeout": timeout},
+        )
+        _configure_sqlite(engine, busy_timeout_ms=int(timeout * 1000))
+        return engine
+    connect_args: dict[str, Any] = {"timeout": timeout, "command_timeout": max(timeout, 30.0)}
+    engine = create_async_engine(
+        database_url,
+        pool_pre_ping=True,
+        pool_timeout=timeout,
+        pool_size=10,
+        max_overflow=10,
+        connect_args=connect_args,
+    )
+    _translate_connect_errors(engine)
+    return engine
+
+
+def _translate_connect_errors(engine: AsyncEngine) -> None:
+    # asyncpg raises bare OSError / TimeoutError when the server is down, which SQLAlchemy
+    # passes through unwrapped; naming them here keeps "database down" apart from other I/O.
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except (OSError, TimeoutError) as error:
+            raise DatabaseUnavailableError(f"cannot connect to the database: {error}") from error
+
+
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers proceed while the sync worker writes; foreign keys are off by
+        # default in SQLite and every ON DELETE CASCADE depends on them.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: responses are serialised after the commit and must not lazy-load.
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+@asynccontextmanager
+async def engine_scope(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

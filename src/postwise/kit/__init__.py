@@ -1,0 +1,1 @@
+"""Small shared helpers that know no domain."""

@@ -1,0 +1,50 @@
+"""Alembic environment: async engine, batch mode on SQLite, the whole model metadata."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+import postwise.models  # noqa: F401  (registers every table on Base.metadata)
+from postwise.config import Settings
+from postwise.db import Base, create_engine, is_sqlite
+
+config = context.config
+settings: Settings = config.attributes.get("settings") or Settings()
+url: str = config.attributes.get("url") or settings.effective_database_url
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
+        render_as_batch=is_sqlite(url),
+        compare_type=True,
+        compare_server_default=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_online() -> None:
+    connection_in_config = config.attributes.get("connection")
+    if connection_in_config is not None:
+        _configure(connection_in_config)
+        return
+    engine = create_engine(settings, url=url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_configure)
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    asyncio.run(_run_online())

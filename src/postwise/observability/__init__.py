@@ -1,0 +1,1 @@
+"""Logging, metrics, request context middleware and health checks."""

@@ -1,0 +1,72 @@
+"""What the API process and a worker process both need, built and torn down in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from taskiq import AsyncBroker, InMemoryBroker
+
+from postwise import db
+from postwise.config import Settings
+from postwise.store import Store, create_store
+from postwise.worker.broker import bind_context, build_broker
+from postwise.worker.queue import JobQueue
+from postwise.worker.registry import JobContext, load_jobs
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    store: Store
+    broker: AsyncBroker
+    jobs: JobQueue
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Runtime]:
+    """Engine, store, broker and job queue; jobs get them through their JobContext.
+
+    `strict=False` (the API) keeps serving when the broker cannot start, so /readyz can say
+    what is wrong; a worker (`strict=True`) has nothing to do without it and fails.
+    """
+    engine = db.create_engine(settings)
+    sessionmaker = db.create_sessionmaker(engine)
+    store = create_store(settings.redis_url)
+    broker = build_broker(settings, load_jobs())
+    jobs = JobQueue(broker)
+    bind_context(
+        broker, JobContext(settings=settings, store=store, sessionmaker=sessionmaker, jobs=jobs)
+    )
+    try:
+        try:
+            await broker.startup()
+        except Exception as error:
+            if strict:
+                raise
+            log.error("broker_startup_failed", error=str(error))
+        yield Runtime(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            store=store,
+            broker=broker,
+            jobs=jobs,
+        )
+    finally:
+        if isinstance(broker, InMemoryBroker):
+            # In-process jobs still running would be lost with the process: let them finish.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(broker.wait_all(), timeout=10)
+        await broker.shutdown()
+        await store.close()
+        await engine.dispose()

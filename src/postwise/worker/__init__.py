@@ -1,0 +1,1 @@
+"""Background jobs: the registry of jobs, the broker that carries them, and the worker process."""

@@ -1,0 +1,58 @@
+"""`postwise worker`: consume jobs from Redis and run the shared schedules until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+from taskiq.api import run_receiver_task, run_scheduler_task
+
+from postwise.config import Settings
+from postwise.runtime import open_runtime
+from postwise.worker.broker import build_scheduler
+
+log = structlog.get_logger(__name__)
+
+
+class WorkerConfigError(RuntimeError):
+    pass
+
+
+async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
+    if not settings.redis_url:
+        raise WorkerConfigError(
+            "postwise worker needs POSTWISE_REDIS_URL: without Redis, jobs run inside "
+            "`postwise serve` and no separate worker is used."
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with open_runtime(settings, strict=True) as runtime:
+        broker = runtime.broker
+        receiver = asyncio.create_task(
+            run_receiver_task(broker, max_async_tasks=concurrency, run_startup=False)
+        )
+        scheduler = asyncio.create_task(run_scheduler_task(build_scheduler(broker, runtime.store)))
+        log.info("worker_started", jobs=sorted(broker.get_all_tasks()), concurrency=concurrency)
+        try:
+            stopping = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait(
+                [receiver, scheduler, stopping], return_when=asyncio.FIRST_COMPLETED
+            )
+            # The receiver or the scheduler ending on its own is a crash: surface its error.
+            for task in done - {stopping}:
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
+                    raise error
+            stopping.cancel()
+        finally:
+            log.info("worker_stopping")
+            for task in (receiver, scheduler):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    log.info("worker_stopped")

@@ -1,0 +1,121 @@
+"""Shared fixtures: the database backend under test, settings, the app and an HTTP client.
+
+POSTWISE_TEST_BACKEND=postgres runs the suite on PostgreSQL + Redis (what .ci/run does on its
+second pass); the default is SQLite with the in-process store, as `make run` uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from postwise.app import create_app
+from postwise.config import Settings
+from postwise.migrations.runner import upgrade_database
+from tests import services
+
+BACKEND = os.environ.get("POSTWISE_TEST_BACKEND", "sqlite")
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def pytest_report_header() -> str:
+    return f"postwise backend: {BACKEND} (POSTWISE_TEST_BACKEND), CI={services.IN_CI}"
+
+
+async def _admin_execute(admin_url: str, statement: str) -> None:
+    url = make_url(admin_url)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, database=url.database
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def create_postgres_database(admin_url: str) -> str:
+    """A throwaway database on the test server; returns its SQLAlchemy URL."""
+    name = f"postwise_test_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(admin_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One migrated database for the session, on the backend under test."""
+    if BACKEND == "postgres":
+        admin = services.require_postgres()
+        url = asyncio.run(create_postgres_database(admin))
+        upgrade_database(_settings(tmp_path_factory.mktemp("pg")), url=url)
+        yield url
+        asyncio.run(drop_postgres_database(admin, url))
+        return
+    path = tmp_path_factory.mktemp("db") / "postwise.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade_database(_settings(path.parent), url=url)
+    yield url
+
+
+@pytest.fixture(scope="session")
+def store_url() -> str | None:
+    """Redis when the suite runs on the production backends, the in-process store otherwise."""
+    if BACKEND == "postgres":
+        return services.require_redis()
+    return None
+
+
+def _settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "secret_key": TEST_SECRET,
+        "data_dir": data_dir,
+        "web_dir": data_dir / "web",
+        "migrate_on_start": False,
+        "log_level": "INFO",
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str, store_url: str | None):
+    def make(**overrides: object) -> Settings:
+        base: dict[str, object] = {"database_url": database_url, "redis_url": store_url}
+        base.update(overrides)
+        return _settings(tmp_path, **base)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http

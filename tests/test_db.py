@@ -1,0 +1,60 @@
+"""The database layer: SQLite pragmas, fast 503 when the database is down, transaction ownership."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+
+from postwise import db
+from postwise.app import create_app
+from postwise.config import Settings
+from tests.routes import router
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:
+    settings = Settings(env="dev", data_dir=tmp_path)
+    engine = db.create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
+            foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert mode == "wal"
+    assert foreign_keys == 1
+    assert (tmp_path / "postwise.db").exists()
+
+
+async def test_unreachable_database_answers_503_quickly(make_settings) -> None:
+    settings = make_settings(
+        database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none", database_timeout=2
+    )
+    app = create_app(settings)
+    app.include_router(router)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            started = time.monotonic()
+            response = await http.get("/api/test/db")
+            elapsed = time.monotonic() - started
+    assert elapsed < 3
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    body = response.json()
+    assert body["code"] == "database_unavailable"
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert "127.0.0.1" not in response.text
+
+
+async def test_request_session_reads_the_database(client: httpx.AsyncClient, app) -> None:
+    app.include_router(router)
+    response = await client.get("/api/test/db")
+    assert response.status_code == 200
+    assert response.json() == {"value": 1}

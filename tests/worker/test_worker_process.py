@@ -1,0 +1,95 @@
+"""A real `postwise worker` process takes a job from Redis and runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from postwise.store import create_store
+from postwise.worker.broker import build_broker
+from postwise.worker.queue import JobQueue
+from postwise.worker.registry import load_jobs
+from postwise.worker.tasks import HEARTBEAT_PREFIX
+from tests import services
+from tests.conftest import TEST_SECRET
+
+
+def _worker_env(settings, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWISE_")}
+    env.update(
+        POSTWISE_ENV="test",
+        POSTWISE_SECRET_KEY=TEST_SECRET,
+        POSTWISE_DATA_DIR=str(data_dir),
+        POSTWISE_DATABASE_URL=settings.effective_database_url,
+        POSTWISE_REDIS_URL=settings.redis_url,
+        POSTWISE_LOG_FORMAT="json",
+    )
+    return env
+
+
+async def test_worker_process_runs_a_job_from_redis(make_settings, tmp_path: Path) -> None:
+    redis_url = services.require_redis()
+    settings = make_settings(redis_url=redis_url)
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "postwise", "worker", "--concurrency", "4"],
+            env=_worker_env(settings, tmp_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    broker = build_broker(settings, load_jobs())
+    store = create_store(redis_url)
+    origin = f"test-{uuid.uuid4().hex}"
+    try:
+        await broker.startup()
+        await JobQueue(broker).send("system.heartbeat", origin=origin)
+        deadline = time.monotonic() + 30
+        seen: dict[str, object] | None = None
+        while seen is None and time.monotonic() < deadline:
+            assert worker.poll() is None, log_path.read_text()
+            raw = await store.get(f"{HEARTBEAT_PREFIX}{_hostname()}:{worker.pid}")
+            if raw is not None and json.loads(raw)["origin"] == origin:
+                seen = json.loads(raw)
+            await asyncio.sleep(0.05)
+        assert seen is not None, f"job did not finish; worker log:\n{log_path.read_text()}"
+        assert seen["runner"] == f"{_hostname()}:{worker.pid}"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            code = worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            raise
+        await broker.shutdown()
+        await store.close()
+    assert code == 0, log_path.read_text()
+    assert b"worker_stopped" in log_path.read_bytes()
+
+
+def test_worker_refuses_to_start_without_redis(make_settings, tmp_path: Path) -> None:
+    env = _worker_env(make_settings(), tmp_path)
+    env.pop("POSTWISE_REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "postwise", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "POSTWISE_REDIS_URL" in result.stderr
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()

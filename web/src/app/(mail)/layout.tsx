@@ -1,0 +1,7 @@
+import type { ReactNode } from "react";
+
+import { AppShell } from "@/components/Shell/AppShell";
+
+export default function MailLayout({ children }: { children: ReactNode }) {
+  return <AppShell>{children}</AppShell>;
+}

@@ -1,0 +1,41 @@
+"use client";
+
+import { createTheme } from "@mui/material/styles";
+
+/**
+ * Light and dark palettes are emitted as CSS variables and switched with a
+ * `prefers-color-scheme` media query, so the page follows the system setting
+ * from the first paint without any inline script (CSP friendly, no flash).
+ */
+export const theme = createTheme({
+  cssVariables: { colorSchemeSelector: "media" },
+  colorSchemes: {
+    light: {
+      palette: {
+        primary: { main: "#1f5fbf" },
+        background: { default: "#f6f7f9" },
+      },
+    },
+    dark: {
+      palette: {
+        primary: { main: "#8ab4f8" },
+        background: { default: "#111317", paper: "#181b20" },
+      },
+    },
+  },
+  typography: {
+    fontFamily: [
+      "system-ui",
+      "-apple-system",
+      '"Segoe UI"',
+      "Roboto",
+      '"Helvetica Neue"',
+      "Arial",
+      '"Noto Sans"',
+      "sans-serif",
+      '"Apple Color Emoji"',
+      '"Segoe UI Emoji"',
+    ].join(","),
+  },
+  shape: { borderRadius: 10 },
+});
