@@ -7,10 +7,13 @@ second pass); the default is SQLite with the in-process store, as `make run` use
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -18,6 +21,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from taskiq import InMemoryBroker
+from taskiq.api import run_receiver_task
 
 from postwise.app import create_app
 from postwise.config import Settings
@@ -95,8 +100,15 @@ def _settings(data_dir: Path, **overrides: object) -> Settings:
 
 @pytest.fixture
 def make_settings(tmp_path: Path, database_url: str, store_url: str | None):
+    # A prefix per test keeps Redis keys, rate-limit counters and the job stream apart.
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+
     def make(**overrides: object) -> Settings:
-        base: dict[str, object] = {"database_url": database_url, "redis_url": store_url}
+        base: dict[str, object] = {
+            "database_url": database_url,
+            "redis_url": store_url,
+            "store_prefix": prefix,
+        }
         base.update(overrides)
         return _settings(tmp_path, **base)
 
@@ -113,9 +125,43 @@ def app(settings: Settings) -> FastAPI:
     return create_app(settings)
 
 
+@asynccontextmanager
+async def serve(app: FastAPI, **client_options: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan, an httpx client on it, and a job consumer when jobs go to
+    Redis (what `postwise worker` does in production, here in the test's event loop)."""
+    async with LifespanManager(app) as manager:
+        broker = manager._state["services"].jobs.broker
+        receiver = None
+        if not isinstance(broker, InMemoryBroker):
+            receiver = asyncio.create_task(run_receiver_task(broker, run_startup=False))
+        transport = httpx.ASGITransport(app=manager.app)
+        options: dict[str, Any] = {"base_url": "http://testserver"}
+        options.update(client_options)
+        try:
+            async with httpx.AsyncClient(transport=transport, **options) as http:
+                yield http
+        finally:
+            if receiver is not None:
+                receiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receiver
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+    async with serve(app) as http:
+        yield http
+
+
+@pytest.fixture
+async def empty_database(database_url: str, tmp_path: Path) -> None:
+    """Delete every row, for tests whose meaning depends on an empty instance."""
+    from postwise import db
+
+    engine = db.create_engine(_settings(tmp_path), url=database_url)
+    try:
+        async with engine.begin() as connection:
+            for table in reversed(db.Base.metadata.sorted_tables):
+                await connection.execute(table.delete())
+    finally:
+        await engine.dispose()

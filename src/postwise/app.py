@@ -17,6 +17,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from taskiq import InMemoryBroker
 from taskiq.api import run_scheduler_task
 
+from postwise.auth.kit import AuthKit, build_auth_kit
+from postwise.auth.router import router as auth_router
 from postwise.config import Settings
 from postwise.deps import Services
 from postwise.kit.errors import install_error_handlers
@@ -30,6 +32,8 @@ from postwise.observability.middleware import (
     SecurityHeadersMiddleware,
 )
 from postwise.runtime import open_runtime
+from postwise.users.router import admin_router
+from postwise.users.router import router as users_router
 from postwise.web import WebApp, web_csp_sources
 from postwise.worker.broker import build_scheduler
 
@@ -40,6 +44,7 @@ API_DOCS_PREFIXES = ("/api/docs", "/api/redoc")
 
 class LifespanState(TypedDict):
     services: Services
+    auth: AuthKit
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -95,12 +100,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 jobs=runtime.jobs,
                 metrics=metrics,
             )
+            auth = build_auth_kit(settings, runtime.store)
             log.info(
                 "started", env=settings.env.value, database=runtime.engine.url.get_backend_name()
             )
             try:
-                yield {"services": services}
+                yield {"services": services, "auth": auth}
             finally:
+                auth.hasher.close()
                 if scheduler_task is not None:
                     scheduler_task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -118,6 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    app.include_router(admin_router)
     app.router.default = WebApp(settings.web_dir)
 
     # Added innermost first: the request context wraps the rest, so even a failure in another

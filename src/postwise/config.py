@@ -16,7 +16,7 @@ _WELL_KNOWN_SECRETS = frozenset(
     {"", "secret", "changeme", "change-me", "changethis", "dev", "development", "postwise", "test"}
 )
 _MIN_SECRET_LENGTH = 32
-_SECRET_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+_SECRET_FILE = "secret_key"
 
 
 class Environment(StrEnum):
@@ -40,6 +40,8 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.DEV
     secret_key: SecretStr | None = None
+    # Secrets being rotated out: still accepted to verify tokens and decrypt stored secrets.
+    secret_key_previous: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     data_dir: Path = Path("./data")
     database_url: str | None = None
     database_timeout: float = Field(default=5.0, gt=0)
@@ -47,12 +49,27 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
     redis_url: str | None = None
+    # Namespaces keys and channels, so several deployments can share one Redis.
+    store_prefix: str = "postwise:"
+
+    registration: Literal["open", "invite", "closed"] = "open"
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    access_token_ttl: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    refresh_idle_ttl: int = Field(default=14 * 24 * 3600, ge=60)
+    refresh_absolute_ttl: int = Field(default=30 * 24 * 3600, ge=60)
+    verify_token_ttl: int = Field(default=24 * 3600, ge=60)
+    reset_token_ttl: int = Field(default=3600, ge=60)
+    # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1. Raising them upgrades hashes at login.
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
 
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_timeout: float = Field(default=15.0, gt=0)
     mail_from: str = "Postwise <postwise@localhost>"
 
     ai_provider: Literal["local", "openai"] = "local"
@@ -71,7 +88,7 @@ class Settings(BaseSettings):
     web_dir: Path = Field(default_factory=_default_web_dir)
     migrate_on_start: bool | None = None
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "secret_key_previous", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         # A comma-separated env var reads more naturally than a JSON list.
@@ -98,6 +115,10 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
     def is_dev(self) -> bool:
         return self.env is Environment.DEV
 
@@ -116,6 +137,9 @@ class Settings(BaseSettings):
     @property
     def should_migrate_on_start(self) -> bool:
         return self.is_dev if self.migrate_on_start is None else self.migrate_on_start
+
+    def previous_secrets(self) -> list[str]:
+        return [secret.get_secret_value() for secret in self.secret_key_previous]
 
     def secret(self) -> str:
         """The secret in force; in dev, generated once and kept in the data folder.

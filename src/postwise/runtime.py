@@ -14,6 +14,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 
 from postwise import db
 from postwise.config import Settings
+from postwise.notify.mailer import Mailer, build_mailer
 from postwise.store import Store, create_store
 from postwise.worker.broker import bind_context, build_broker
 from postwise.worker.queue import JobQueue
@@ -30,6 +31,7 @@ class Runtime:
     store: Store
     broker: AsyncBroker
     jobs: JobQueue
+    mailer: Mailer
 
 
 @asynccontextmanager
@@ -41,11 +43,15 @@ async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Run
     """
     engine = db.create_engine(settings)
     sessionmaker = db.create_sessionmaker(engine)
-    store = create_store(settings.redis_url)
+    store = create_store(settings.redis_url, prefix=settings.store_prefix)
     broker = build_broker(settings, load_jobs())
     jobs = JobQueue(broker)
+    mailer = build_mailer(settings, store)
     bind_context(
-        broker, JobContext(settings=settings, store=store, sessionmaker=sessionmaker, jobs=jobs)
+        broker,
+        JobContext(
+            settings=settings, store=store, sessionmaker=sessionmaker, jobs=jobs, mailer=mailer
+        ),
     )
     try:
         try:
@@ -61,6 +67,7 @@ async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Run
             store=store,
             broker=broker,
             jobs=jobs,
+            mailer=mailer,
         )
     finally:
         if isinstance(broker, InMemoryBroker):

@@ -14,6 +14,7 @@ from taskiq.scheduler.scheduled_task import ScheduledTask
 from postwise import db
 from postwise.app import create_app
 from postwise.instance.service import get_setting, set_setting
+from postwise.notify.mailer import build_mailer
 from postwise.store import MemoryStore
 from postwise.worker.broker import SharedScheduleSource, bind_context, build_broker
 from postwise.worker.queue import JobQueue, enqueue_job, transaction
@@ -34,7 +35,14 @@ async def harness(make_settings):
     assert isinstance(broker, InMemoryBroker)
     jobs = JobQueue(broker)
     bind_context(
-        broker, JobContext(settings=settings, store=store, sessionmaker=sessionmaker, jobs=jobs)
+        broker,
+        JobContext(
+            settings=settings,
+            store=store,
+            sessionmaker=sessionmaker,
+            jobs=jobs,
+            mailer=build_mailer(settings, store),
+        ),
     )
     await broker.startup()
     yield sessionmaker, jobs, broker, store

@@ -30,6 +30,7 @@ def _worker_env(settings, data_dir: Path) -> dict[str, str]:
         POSTWISE_DATABASE_URL=settings.effective_database_url,
         POSTWISE_REDIS_URL=settings.redis_url,
         POSTWISE_LOG_FORMAT="json",
+        POSTWISE_STORE_PREFIX=settings.store_prefix,
     )
     return env
 
@@ -46,7 +47,7 @@ async def test_worker_process_runs_a_job_from_redis(make_settings, tmp_path: Pat
             stderr=subprocess.STDOUT,
         )
     broker = build_broker(settings, load_jobs())
-    store = create_store(redis_url)
+    store = create_store(redis_url, prefix=settings.store_prefix)
     origin = f"test-{uuid.uuid4().hex}"
     try:
         await broker.startup()

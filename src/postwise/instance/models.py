@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from postwise.db import Base
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from postwise.db import Base, UtcDateTime, utcnow
 
 
 class InstanceSetting(Base):
@@ -19,5 +15,5 @@ class InstanceSetting(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+        UtcDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postwise.instance.models import InstanceSetting, utcnow
+from postwise.db import utcnow
+from postwise.instance.models import InstanceSetting
 
 
 async def get_setting(session: AsyncSession, key: str, default: Any = None) -> Any:

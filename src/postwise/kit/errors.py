@@ -58,9 +58,13 @@ class ProblemError(Exception):
         *,
         title: str | None = None,
         headers: dict[str, str] | None = None,
+        commit: bool = False,
         **extra: Any,
     ) -> None:
         super().__init__(detail or code)
+        # commit=True: the answer is an error, but what the request recorded (a failed-login
+        # counter, a security event, a revoked session) must stand.
+        self.commit = commit
         self.status = status
         self.code = code
         self.detail = detail

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
 import postwise.models  # noqa: F401  (registers every table on Base.metadata)
 from postwise.config import Settings
-from postwise.db import Base, create_engine, is_sqlite
+from postwise.db import Base, UtcDateTime, create_engine, is_sqlite
 
 config = context.config
 settings: Settings = config.attributes.get("settings") or Settings()
 url: str = config.attributes.get("url") or settings.effective_database_url
+
+
+def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Migrations name plain SQLAlchemy types, never our TypeDecorators, so they do not break
+    # when the application code moves on.
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _configure(connection: Connection) -> None:
@@ -24,6 +33,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=is_sqlite(url),
         compare_type=True,
         compare_server_default=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -61,7 +61,10 @@ def configure_logging(settings: Settings) -> None:
     if settings.effective_log_format == "json":
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: the rich ones print local variables, which may hold passwords.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
 
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(_formatter(renderer))

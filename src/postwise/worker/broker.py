@@ -52,8 +52,10 @@ def bind_context(broker: AsyncBroker, ctx: JobContext) -> None:
 def _register(broker: AsyncBroker, spec: JobSpec) -> None:
     func = spec.func
 
-    async def run(context: Context = TaskiqDepends(), **kwargs: Any) -> object:
-        ctx: JobContext = context.state[STATE_KEY]
+    # The parameter's name must not clash with any job argument (notify.send_email has a
+    # `context`), so it carries our prefix.
+    async def run(postwise_taskiq_context: Context = TaskiqDepends(), **kwargs: Any) -> object:
+        ctx: JobContext = postwise_taskiq_context.state[STATE_KEY]
         return await func(ctx, **kwargs)
 
     # Not functools.wraps: copying the job's signature and annotations would hide `context`

@@ -66,9 +66,13 @@ async def transaction(
     async with sessionmaker() as session:
         try:
             yield session
-        except BaseException:
-            _take_pending(session)
-            await session.rollback()
+        except BaseException as error:
+            if getattr(error, "commit", False) is True:
+                await session.commit()
+                await jobs.dispatch(_take_pending(session))
+            else:
+                _take_pending(session)
+                await session.rollback()
             raise
         await session.commit()
         await jobs.dispatch(_take_pending(session))

@@ -16,13 +16,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwise.config import Settings
+from postwise.notify.mailer import Mailer
 from postwise.store import Store
 
 if TYPE_CHECKING:
     from postwise.worker.queue import JobQueue
 
 # Modules that define jobs; importing them fills the registry. Each domain adds its tasks module.
-JOB_MODULES: tuple[str, ...] = ("postwise.worker.tasks",)
+JOB_MODULES: tuple[str, ...] = (
+    "postwise.worker.tasks",
+    "postwise.notify.tasks",
+    "postwise.auth.tasks",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class JobContext:
     store: Store
     sessionmaker: async_sessionmaker[AsyncSession]
     jobs: JobQueue
+    mailer: Mailer
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -1,7 +1,12 @@
 import type { ReactNode } from "react";
 
+import { RequireAuth } from "@/auth/RequireAuth";
 import { AppShell } from "@/components/Shell/AppShell";
 
 export default function MailLayout({ children }: { children: ReactNode }) {
-  return <AppShell>{children}</AppShell>;
+  return (
+    <RequireAuth>
+      <AppShell>{children}</AppShell>
+    </RequireAuth>
+  );
 }

@@ -11,6 +11,7 @@ import { useState, type ReactNode } from "react";
 
 import { HealthChip } from "./HealthChip";
 import { NavList } from "./NavList";
+import { UserMenu } from "./UserMenu";
 
 const DRAWER_WIDTH = 240;
 const MOBILE_NAV_ID = "mobile-navigation";
@@ -51,6 +52,7 @@ export function AppShell({ children }: { children: ReactNode }) {
             Postwise
           </Typography>
           <HealthChip />
+          <UserMenu />
         </Toolbar>
       </AppBar>
 

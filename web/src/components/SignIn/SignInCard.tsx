@@ -1,81 +1,70 @@
 "use client";
 
+import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
-import Button from "@mui/material/Button";
-import Card from "@mui/material/Card";
-import CardContent from "@mui/material/CardContent";
-import Stack from "@mui/material/Stack";
-import TextField from "@mui/material/TextField";
-import Typography from "@mui/material/Typography";
-import type { FormEvent } from "react";
+import { useRouter, useSearchParams } from "next/navigation";
+import { useEffect, useState } from "react";
 
-const HELPER_ID = "signin-unavailable";
+import { isMfaRequired, type LoginResult } from "@/api/auth";
+import { useAuth } from "@/auth/AuthProvider";
+import { safeNext } from "@/auth/redirect";
+import { AuthCard } from "@/components/Auth/AuthCard";
+
+import { CredentialsForm } from "./CredentialsForm";
+import { MfaForm } from "./MfaForm";
+
+type Step =
+  | { step: "credentials"; notice?: string }
+  | { step: "mfa"; mfaToken: string; email: string };
+
+function banner(params: URLSearchParams): string | undefined {
+  if (params.get("reset") === "1") return "Your password was changed. Sign in with the new one.";
+  if (params.get("verified") === "1") return "Your email address is confirmed. You can sign in now.";
+  return undefined;
+}
 
 /**
- * Sign-in layout. Accounts (and with them the login endpoint) are not built
- * yet, so the button stays disabled and says why instead of faking a login.
+ * Sign-in: email and password, then — for accounts with two-factor
+ * authentication — a code, in the same card. Afterwards it returns to
+ * `?next=` (same-origin paths only).
  */
 export function SignInCard() {
-  const preventSubmit = (event: FormEvent<HTMLFormElement>) => event.preventDefault();
+  const params = useSearchParams();
+  const router = useRouter();
+  const { status, signIn } = useAuth();
+  const [step, setStep] = useState<Step>({ step: "credentials" });
+  const next = safeNext(params.get("next"));
+  const success = banner(params);
+
+  // Also covers a session restored from the refresh cookie on this page.
+  useEffect(() => {
+    if (status === "signed-in") router.replace(next);
+  }, [status, next, router]);
+
+  const onResult = (result: LoginResult, email: string) => {
+    if (isMfaRequired(result)) setStep({ step: "mfa", mfaToken: result.mfa_token, email });
+    else signIn(result);
+  };
 
   return (
-    <Box
-      component="main"
-      sx={{
-        minHeight: "100dvh",
-        display: "grid",
-        placeItems: "center",
-        p: 2,
-        bgcolor: "background.default",
-      }}
-    >
-      <Card variant="outlined" sx={{ width: "100%", maxWidth: 400 }}>
-        <CardContent sx={{ p: 4 }}>
-          <Typography variant="h4" component="h1" sx={{ fontWeight: 600 }}>
-            Postwise
-          </Typography>
-          <Typography color="text.secondary" sx={{ mb: 3 }}>
-            Sign in to your mailbox
-          </Typography>
-          <Stack
-            component="form"
-            aria-label="Sign in"
-            noValidate
-            spacing={2}
-            onSubmit={preventSubmit}
-          >
-            <TextField
-              label="Email"
-              type="email"
-              name="email"
-              autoComplete="email"
-              required
-              fullWidth
-            />
-            <TextField
-              label="Password"
-              type="password"
-              name="password"
-              autoComplete="current-password"
-              required
-              fullWidth
-            />
-            <Button
-              type="submit"
-              variant="contained"
-              size="large"
-              disabled
-              aria-describedby={HELPER_ID}
-              fullWidth
-            >
-              Sign in
-            </Button>
-            <Typography id={HELPER_ID} variant="body2" color="text.secondary">
-              Sign-in arrives with accounts: this server does not have user accounts yet.
-            </Typography>
-          </Stack>
-        </CardContent>
-      </Card>
-    </Box>
+    <AuthCard subtitle={step.step === "mfa" ? "Two-factor authentication" : "Sign in to your mailbox"}>
+      {success && step.step === "credentials" && (
+        <Alert severity="success" sx={{ mb: 2 }}>
+          {success}
+        </Alert>
+      )}
+      <Box>
+        {step.step === "credentials" ? (
+          <CredentialsForm onResult={onResult} notice={step.notice} />
+        ) : (
+          <MfaForm
+            mfaToken={step.mfaToken}
+            email={step.email}
+            onSignedIn={signIn}
+            onRestart={(notice) => setStep({ step: "credentials", notice })}
+          />
+        )}
+      </Box>
+    </AuthCard>
   );
 }

@@ -1,0 +1,1 @@
+"""Authentication: registration, login, rotating refresh tokens, sessions, MFA, reset."""

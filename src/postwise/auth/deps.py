@@ -1,0 +1,77 @@
+"""Who is calling: bearer access token → live session → active user."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from postwise.auth import sessions
+from postwise.auth.clientinfo import ClientInfo, client_info
+from postwise.auth.errors import BEARER, not_authenticated
+from postwise.auth.kit import AuthKitDep
+from postwise.auth.tokens import InvalidTokenError
+from postwise.deps import SessionDep, SettingsDep
+from postwise.kit.errors import ProblemError
+from postwise.users.models import User
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    session_id: uuid.UUID
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def get_principal(request: Request, db: SessionDep, kit: AuthKitDep) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise not_authenticated()
+    try:
+        claims = kit.codec.decode("access", token)
+    except InvalidTokenError as error:
+        raise ProblemError(
+            401, "invalid_token", "The access token is invalid or expired.", headers=BEARER
+        ) from error
+    assert claims.session_id is not None
+    if not await sessions.is_active(db, kit, claims.session_id):
+        raise ProblemError(401, "session_revoked", "This session has ended.", headers=BEARER)
+    user = await db.get(User, claims.user_id)
+    if user is None or not user.is_active:
+        raise ProblemError(401, "session_revoked", "This session has ended.", headers=BEARER)
+    return Principal(user=user, session_id=claims.session_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_current_user(principal: PrincipalDep) -> User:
+    return principal.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise ProblemError(403, "admin_required", "Only an administrator can do this.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]
+
+
+def get_client(request: Request, settings: SettingsDep) -> ClientInfo:
+    return client_info(request, settings.trusted_proxies)
+
+
+ClientDep = Annotated[ClientInfo, Depends(get_client)]

@@ -1,0 +1,160 @@
+"""Sign-up, email verification and invites. The caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postwise.auth import ratelimit
+from postwise.auth.clientinfo import ClientInfo
+from postwise.auth.errors import invalid_token, weak_password
+from postwise.auth.events import record_event
+from postwise.auth.kit import AuthKit
+from postwise.auth.mail import send_mail
+from postwise.auth.models import EventType, TokenPurpose
+from postwise.auth.onetime import consume_token, issue_token
+from postwise.auth.passwords import password_strength
+from postwise.db import utcnow
+from postwise.kit.errors import ProblemError
+from postwise.users.models import User
+from postwise.worker.queue import enqueue_job
+
+VERIFY_PATH = "/verify-email/"
+INVITE_PATH = "/signup/"
+
+
+async def register(
+    db: AsyncSession,
+    kit: AuthKit,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    invite_token: str | None,
+    client: ClientInfo,
+) -> None:
+    """Same outcome seen from outside whether or not the address is taken (no enumeration)."""
+    await kit.limiter.hit(ratelimit.REGISTER_IP, client.ip)
+    await kit.limiter.hit(ratelimit.REGISTER_ACCOUNT, email)
+    strength = password_strength(password, [email, name])
+    if not strength.acceptable:
+        raise weak_password(strength)
+    first_user = not await db.scalar(select(func.count()).select_from(User))
+    if not first_user:
+        await _check_registration_open(db, kit, email=email, invite_token=invite_token)
+    # Hashed whether or not the address exists, so both paths take the same time.
+    password_hash = await kit.hasher.hash(password)
+    existing = await db.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        _signup_attempt_mail(db, kit, existing)
+        return
+    user = User(
+        id=uuid.uuid4(), email=email, name=name, password_hash=password_hash, is_admin=first_user
+    )
+    try:
+        async with db.begin_nested():
+            db.add(user)
+    except IntegrityError:
+        # Someone registered the same address a moment ago: answer as for a taken address.
+        taken = await db.scalar(select(User).where(User.email == email))
+        if taken is not None:
+            _signup_attempt_mail(db, kit, taken)
+        return
+    record_event(db, EventType.USER_REGISTERED, user_id=user.id, client=client, admin=first_user)
+    if first_user and not kit.settings.smtp_host:
+        # Nobody could mail the first user of a fresh instance its link: trust it at once.
+        user.email_verified_at = utcnow()
+        record_event(db, EventType.EMAIL_VERIFIED, user_id=user.id, client=client, auto=True)
+        return
+    await send_verification(db, kit, user)
+
+
+async def _check_registration_open(
+    db: AsyncSession, kit: AuthKit, *, email: str, invite_token: str | None
+) -> None:
+    mode = kit.settings.registration
+    if mode == "closed":
+        raise ProblemError(403, "registration_closed", "This instance does not accept sign-ups.")
+    if mode == "invite":
+        invite = (
+            await consume_token(db, kit.keyring, purpose=TokenPurpose.INVITE, token=invite_token)
+            if invite_token
+            else None
+        )
+        if invite is None or (invite.email is not None and invite.email != email):
+            raise ProblemError(
+                403, "invite_required", "Sign-up on this instance needs a valid invitation."
+            )
+
+
+def _signup_attempt_mail(db: AsyncSession, kit: AuthKit, user: User) -> None:
+    send_mail(
+        db,
+        "signup_attempt",
+        to=user.email,
+        name=user.name,
+        signin_link=kit.page("/signin/"),
+        forgot_link=kit.page("/forgot-password/"),
+    )
+
+
+async def send_verification(db: AsyncSession, kit: AuthKit, user: User) -> None:
+    ttl = timedelta(seconds=kit.settings.verify_token_ttl)
+    token = await issue_token(
+        db, kit.keyring, purpose=TokenPurpose.VERIFY_EMAIL, ttl=ttl, user_id=user.id
+    )
+    send_mail(
+        db,
+        "verify_email",
+        to=user.email,
+        name=user.name,
+        link=kit.link(VERIFY_PATH, token),
+        expires_hours=int(ttl.total_seconds() // 3600),
+    )
+
+
+async def verify_email(db: AsyncSession, kit: AuthKit, *, token: str, client: ClientInfo) -> None:
+    row = await consume_token(db, kit.keyring, purpose=TokenPurpose.VERIFY_EMAIL, token=token)
+    user = await db.get(User, row.user_id) if row is not None and row.user_id else None
+    if user is None:
+        raise invalid_token()
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        record_event(db, EventType.EMAIL_VERIFIED, user_id=user.id, client=client)
+
+
+async def request_verification(
+    db: AsyncSession, kit: AuthKit, *, email: str, client: ClientInfo
+) -> None:
+    """Always accepted; the lookup happens in a job so the answer's timing says nothing."""
+    await kit.limiter.hit(ratelimit.RESEND_IP, client.ip)
+    await kit.limiter.hit(ratelimit.RESEND_ACCOUNT, email)
+    enqueue_job(db, "auth.resend_verification", email=email)
+
+
+async def resend_verification(db: AsyncSession, kit: AuthKit, *, email: str) -> None:
+    user = await db.scalar(select(User).where(User.email == email))
+    if user is not None and user.is_active and user.email_verified_at is None:
+        await send_verification(db, kit, user)
+
+
+async def create_invite(
+    db: AsyncSession, kit: AuthKit, *, inviter: User, email: str | None
+) -> tuple[str, str]:
+    ttl = timedelta(days=7)
+    token = await issue_token(db, kit.keyring, purpose=TokenPurpose.INVITE, ttl=ttl, email=email)
+    link = kit.link(INVITE_PATH, token)
+    if email:
+        send_mail(
+            db,
+            "invite",
+            to=email,
+            inviter=inviter.name or inviter.email,
+            link=link,
+            expires_hours=int(ttl.total_seconds() // 3600),
+        )
+    return token, link

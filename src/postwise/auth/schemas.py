@@ -1,0 +1,157 @@
+"""Request and response bodies of /api/auth."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from postwise.auth.passwords import MAX_LENGTH, MIN_LENGTH
+
+
+def normalise_email(value: str) -> str:
+    """Trimmed, syntax-checked and lower-cased: one account per address, whatever its case."""
+    try:
+        checked = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from error
+    return checked.normalized.lower()
+
+
+Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
+# Length only: no composition rules and no truncation (argon2 takes any length).
+Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
+# What a user types to prove who they are is checked, not judged: any non-empty string.
+GivenPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class _Body(BaseModel):
+    # Unknown fields such as is_admin or is_verified are ignored, never applied.
+    model_config = ConfigDict(extra="ignore")
+
+
+class RegisterRequest(_Body):
+    email: Email
+    password: Password
+    name: str = Field(default="", max_length=200)
+    invite_token: str | None = Field(default=None, max_length=512)
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    detail: str
+
+
+class TokenRequest(_Body):
+    token: Token
+
+
+class EmailRequest(_Body):
+    email: Email
+
+
+class LoginRequest(_Body):
+    email: Email
+    password: GivenPassword
+
+
+class MfaLoginRequest(_Body):
+    mfa_token: Token
+    code: str = Field(min_length=1, max_length=32)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_token: str | None = Field(
+        default=None, description="Only for API clients (X-Postwise-Client: api)."
+    )
+
+
+class MfaRequired(BaseModel):
+    mfa_required: Literal[True] = True
+    mfa_token: str
+
+
+class RefreshRequest(_Body):
+    refresh_token: str | None = Field(default=None, max_length=512)
+
+
+class StatusResponse(BaseModel):
+    status: str
+
+
+class ResetRequest(_Body):
+    token: Token
+    new_password: Password
+
+
+class ChangePasswordRequest(_Body):
+    current_password: GivenPassword
+    new_password: Password
+
+
+class StrengthRequest(_Body):
+    password: str = Field(max_length=MAX_LENGTH)
+    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class StrengthResponse(BaseModel):
+    score: int
+    acceptable: bool
+    warning: str
+    suggestions: list[str]
+    crack_time_display: str
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    current: bool
+    created_at: datetime
+    last_seen_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
+
+
+class TotpSetupResponse(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class CodeRequest(_Body):
+    code: str = Field(min_length=1, max_length=32)
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str]
+
+
+class DisableMfaRequest(_Body):
+    password: GivenPassword
+    code: str = Field(min_length=1, max_length=32)
+
+
+class EventOut(BaseModel):
+    id: uuid.UUID
+    type: str
+    created_at: datetime
+    ip: str | None
+    user_agent: str | None
+    data: dict[str, Any]
+    user_id: uuid.UUID | None = None
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None

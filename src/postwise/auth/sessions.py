@@ -1,0 +1,217 @@
+"""Sessions and their refresh-token families: start, rotate, detect reuse, revoke.
+
+The database is the record; the Store caches "active" briefly and holds "revoked" for as long
+as an access token can live, so a revoked session's access tokens fail at once in every process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postwise.auth.clientinfo import ClientInfo
+from postwise.auth.events import record_event
+from postwise.auth.kit import AuthKit
+from postwise.auth.models import AuthSession, EventType, RefreshToken
+from postwise.db import affected_rows, utcnow
+from postwise.kit.crypto import random_token
+from postwise.users.models import User
+
+_REFRESH_HASH_PURPOSE = "refresh-token"
+_ACTIVE_CACHE_SECONDS = 30.0
+ACTIVE = "active"
+REVOKED = "revoked"
+
+
+def _status_key(session_id: uuid.UUID) -> str:
+    return f"auth:session:{session_id}"
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    session_id: uuid.UUID
+    refresh_expires_at: datetime
+
+
+class RefreshError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _new_refresh_token(db: AsyncSession, kit: AuthKit, session_id: uuid.UUID) -> str:
+    # 32 random bytes: 256 bits, as opaque as a token can be.
+    token = random_token(32)
+    db.add(
+        RefreshToken(
+            session_id=session_id,
+            token_hash=kit.keyring.token_hash(token, _REFRESH_HASH_PURPOSE),
+        )
+    )
+    return token
+
+
+def _issue(kit: AuthKit, auth_session: AuthSession, refresh_token: str) -> IssuedTokens:
+    access, _ = kit.codec.encode(
+        "access", user_id=auth_session.user_id, session_id=auth_session.id, ttl=kit.access_ttl
+    )
+    return IssuedTokens(
+        access_token=access,
+        expires_in=int(kit.access_ttl.total_seconds()),
+        refresh_token=refresh_token,
+        session_id=auth_session.id,
+        refresh_expires_at=min(auth_session.idle_expires_at, auth_session.expires_at),
+    )
+
+
+async def start_session(
+    db: AsyncSession,
+    kit: AuthKit,
+    *,
+    user: User,
+    client: ClientInfo,
+    device_hash: str | None,
+    mfa: bool,
+) -> IssuedTokens:
+    now = utcnow()
+    auth_session = AuthSession(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        idle_expires_at=now + kit.idle_ttl,
+        expires_at=now + kit.absolute_ttl,
+        ip=client.ip,
+        user_agent=client.user_agent,
+        device_hash=device_hash,
+        mfa=mfa,
+    )
+    db.add(auth_session)
+    await db.flush()
+    refresh = await _new_refresh_token(db, kit, auth_session.id)
+    await db.flush()
+    return _issue(kit, auth_session, refresh)
+
+
+async def rotate(
+    db: AsyncSession, kit: AuthKit, *, refresh_token: str, client: ClientInfo
+) -> IssuedTokens:
+    """Trade a refresh token for new tokens. A token seen twice revokes its whole session."""
+    if not refresh_token or len(refresh_token) > 200:
+        raise RefreshError("invalid")
+    hashes = kit.keyring.token_hashes(refresh_token, _REFRESH_HASH_PURPOSE)
+    row = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash.in_(hashes)))
+    if row is None:
+        raise RefreshError("invalid")
+    auth_session = await db.get(AuthSession, row.session_id)
+    if auth_session is None:
+        raise RefreshError("invalid")
+    now = utcnow()
+    if row.used_at is None:
+        # Compare-and-set: of any number of concurrent refreshes with this token, one wins.
+        claimed = await db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        won = affected_rows(claimed) == 1
+    else:
+        won = False
+    if not won:
+        if auth_session.revoked_at is None:
+            await revoke_session(db, kit, auth_session, reason="refresh_token_reuse")
+            record_event(
+                db,
+                EventType.REFRESH_TOKEN_REUSE,
+                user_id=auth_session.user_id,
+                client=client,
+                session_id=str(auth_session.id),
+            )
+        raise RefreshError("reused")
+    if auth_session.revoked_at is not None:
+        raise RefreshError("revoked")
+    if auth_session.expires_at <= now or auth_session.idle_expires_at <= now:
+        raise RefreshError("expired")
+    user = await db.get(User, auth_session.user_id)
+    if user is None or not user.is_active:
+        raise RefreshError("inactive")
+    auth_session.last_seen_at = now
+    auth_session.idle_expires_at = min(now + kit.idle_ttl, auth_session.expires_at)
+    auth_session.ip = client.ip
+    auth_session.user_agent = client.user_agent
+    refresh = await _new_refresh_token(db, kit, auth_session.id)
+    await db.flush()
+    return _issue(kit, auth_session, refresh)
+
+
+async def revoke_session(
+    db: AsyncSession, kit: AuthKit, auth_session: AuthSession, *, reason: str
+) -> None:
+    if auth_session.revoked_at is None:
+        auth_session.revoked_at = utcnow()
+        auth_session.revoked_reason = reason
+    await db.flush()
+    # Written before the commit on purpose: if the commit then fails, the session is merely
+    # revoked in the cache for a few minutes — the safe direction.
+    await kit.store.set(_status_key(auth_session.id), REVOKED, ttl=kit.settings.access_token_ttl)
+
+
+async def revoke_user_sessions(
+    db: AsyncSession,
+    kit: AuthKit,
+    *,
+    user_id: uuid.UUID,
+    reason: str,
+    keep: uuid.UUID | None = None,
+) -> int:
+    rows = await db.scalars(
+        select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    )
+    count = 0
+    for auth_session in rows.all():
+        if auth_session.id == keep:
+            continue
+        await revoke_session(db, kit, auth_session, reason=reason)
+        count += 1
+    return count
+
+
+async def find_refresh_session(
+    db: AsyncSession, kit: AuthKit, refresh_token: str
+) -> AuthSession | None:
+    if not refresh_token or len(refresh_token) > 200:
+        return None
+    hashes = kit.keyring.token_hashes(refresh_token, _REFRESH_HASH_PURPOSE)
+    row = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash.in_(hashes)))
+    return None if row is None else await db.get(AuthSession, row.session_id)
+
+
+async def is_active(db: AsyncSession, kit: AuthKit, session_id: uuid.UUID) -> bool:
+    """Whether an access token's session still stands: the Store first, then the database."""
+    cached = await kit.store.get(_status_key(session_id))
+    if cached == REVOKED:
+        return False
+    if cached == ACTIVE:
+        return True
+    auth_session = await db.get(AuthSession, session_id)
+    now = utcnow()
+    if (
+        auth_session is None
+        or auth_session.revoked_at is not None
+        or auth_session.expires_at <= now
+        or auth_session.idle_expires_at <= now
+    ):
+        return False
+    # only_if_absent: never overwrite a "revoked" written meanwhile by another request.
+    await kit.store.set(
+        _status_key(session_id), ACTIVE, ttl=_ACTIVE_CACHE_SECONDS, only_if_absent=True
+    )
+    return True

@@ -1,0 +1,1 @@
+"""People who use Postwise: profiles and admin management."""

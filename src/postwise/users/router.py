@@ -1,0 +1,89 @@
+"""/api/users/me and the admin's /api/admin/users, /api/admin/events, /api/admin/invites."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from postwise.auth import registration
+from postwise.auth.deps import AdminUser, ClientDep, CurrentUser
+from postwise.auth.kit import AuthKitDep
+from postwise.auth.queries import list_events
+from postwise.auth.schemas import EventPage, normalise_email
+from postwise.deps import SessionDep
+from postwise.kit.errors import ProblemError
+from postwise.users import service
+from postwise.users.schemas import (
+    AdminUpdate,
+    AdminUserOut,
+    InviteOut,
+    InviteRequest,
+    UpdateMe,
+    UserOut,
+    UserPage,
+)
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+@router.get("/me")
+async def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@router.patch("/me")
+async def update_me(body: UpdateMe, user: CurrentUser, db: SessionDep) -> UserOut:
+    if body.name is not None:
+        user.name = body.name.strip()
+    await db.flush()
+    return UserOut.model_validate(user)
+
+
+@admin_router.get("/users")
+async def admin_list_users(
+    admin: AdminUser, db: SessionDep, q: str = "", offset: int = 0, limit: int = 50
+) -> UserPage:
+    return await service.search_users(db, query=q, offset=offset, limit=limit)
+
+
+@admin_router.patch("/users/{user_id}")
+async def admin_update_user(
+    user_id: uuid.UUID,
+    body: AdminUpdate,
+    admin: AdminUser,
+    db: SessionDep,
+    kit: AuthKitDep,
+    client: ClientDep,
+) -> AdminUserOut:
+    user = await service.admin_update(
+        db, kit, admin=admin, user_id=user_id, changes=body, client=client
+    )
+    return AdminUserOut.model_validate(user)
+
+
+@admin_router.get("/events")
+async def admin_events(
+    admin: AdminUser,
+    db: SessionDep,
+    limit: int = 50,
+    cursor: str | None = None,
+    user_id: uuid.UUID | None = None,
+    type: str | None = None,
+) -> EventPage:
+    return await list_events(db, user_id=user_id, limit=limit, cursor=cursor, event_type=type)
+
+
+@admin_router.post("/invites", status_code=201)
+async def admin_invite(
+    body: InviteRequest, admin: AdminUser, db: SessionDep, kit: AuthKitDep
+) -> InviteOut:
+    email = None
+    if body.email:
+        try:
+            email = normalise_email(body.email)
+        except ValueError as error:
+            raise ProblemError(422, "validation_error", str(error)) from error
+    token, link = await registration.create_invite(db, kit, inviter=admin, email=email)
+    return InviteOut(token=token, link=link)
