@@ -23,6 +23,7 @@ from postwise.config import Settings
 from postwise.deps import Services
 from postwise.kit.errors import install_error_handlers
 from postwise.migrations.runner import upgrade_database
+from postwise.notify.router import router as notify_router
 from postwise.observability.health import router as health_router
 from postwise.observability.logging import configure_logging
 from postwise.observability.metrics import Metrics
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(admin_router)
+    app.include_router(notify_router)
     app.router.default = WebApp(settings.web_dir)
 
     # Added innermost first: the request context wraps the rest, so even a failure in another

@@ -50,12 +50,12 @@ class Harness:
         self.settings = settings
         self._read: dict[str, int] = {}
 
-    async def mail_to(self, address: str, timeout: float = 10) -> EmailMessage:
+    async def mail_to(self, address: str, wait: float = 10) -> EmailMessage:
         """The next message to `address` that this test has not looked at yet."""
         seen = self._read.get(address, 0)
         wanted = seen + 1
         mine: list[EmailMessage] = []
-        deadline_loops = int(timeout / 0.02)
+        deadline_loops = int(wait / 0.02)
         for _ in range(deadline_loops):
             mine = [m for m in self.smtp.messages if m["To"] == address]
             if len(mine) >= wanted:

@@ -186,7 +186,17 @@ async def test_an_invalid_recipient_is_permanent(
 
 
 async def test_build_mailer_picks_smtp_only_when_a_host_is_set(
-    smtp_settings, make_settings, store
+    smtp_settings, make_settings, store, logs
 ) -> None:
     assert isinstance(build_mailer(smtp_settings(2525), store), SmtpMailer)
-    assert isinstance(build_mailer(make_settings(smtp_host=None), store), OutboxMailer)
+    assert isinstance(build_mailer(make_settings(env="dev", smtp_host=None), store), OutboxMailer)
+    assert "smtp_not_configured" not in logs.rendered()
+    # Production without a relay still works, but says loudly that nobody gets mail.
+    production = make_settings(env="production", smtp_host=None)
+    assert isinstance(build_mailer(production, store), OutboxMailer)
+    assert [e["level"] for e in logs.events() if e["event"] == "smtp_not_configured"] == ["warning"]
+
+
+def test_settings_validate_the_sender(smtp_settings) -> None:
+    with pytest.raises(ValueError, match="POSTWISE_MAIL_FROM"):
+        SmtpMailer(smtp_settings(2525, mail_from="Postwise"))

@@ -13,7 +13,6 @@ from postwise.app import create_app
 from postwise.config import Settings
 from postwise.deps import Services
 from postwise.notify.outbox import DevOutbox
-from postwise.notify.router import router
 from postwise.notify.templates import render_email
 from tests.kit.test_errors import assert_problem
 from tests.notify.test_send_email_job import drain
@@ -26,7 +25,6 @@ CONTEXT: dict[str, object] = {"name": "Ada", "link": LINK, "expires_minutes": 60
 @asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     app = create_app(settings)
-    app.include_router(router)
     async with LifespanManager(app) as manager:
         services: Services = manager._state["services"]
         transport = httpx.ASGITransport(app=manager.app)

@@ -5,7 +5,14 @@
 //   POSTWISE_E2E_URL=http://host:port node e2e/run.mjs   test a running server
 //   node e2e/run.mjs                                     start `postwise serve`
 //
-// Env: POSTWISE_BIN (default ../.venv/bin/postwise), CHROMIUM_PATH (default
+// Without POSTWISE_E2E_URL it starts a real SMTP server (aiosmtpd writing a
+// Maildir) and `postwise serve` on an empty data dir pointed at it, then runs
+// the account flow: sign up, confirm the address from the mail, sign in, turn
+// on TOTP, sign in with a code, revoke a second (API) session. A running
+// server must be a fresh dev instance; its mail is read from /api/dev/outbox.
+//
+// Env: POSTWISE_BIN (default ../.venv/bin/postwise), POSTWISE_PYTHON (default
+// ../.venv/bin/python, for aiosmtpd), CHROMIUM_PATH (default
 // /usr/bin/chromium). Screenshots go to e2e/artifacts/. The last line is
 // "<n> passed, <m> failed"; the exit status is non-zero on any failure.
 import { spawn } from "node:child_process";
@@ -15,6 +22,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+
+import { readMaildir } from "./mail.mjs";
+import { totpGenerator } from "./totp.mjs";
 
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const artifactsDir = path.join(webDir, "e2e", "artifacts");
@@ -38,51 +48,87 @@ async function freePort() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startServer() {
-  const port = await freePort();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "postwise-e2e-"));
-  const command = "exec ${POSTWISE_BIN:-../.venv/bin/postwise} serve";
+/** Spawn `command` in its own process group; `stop()` ends the group. */
+function spawnGroup(command, env) {
   const child = spawn("sh", ["-c", command], {
     cwd: webDir,
     // Own process group, so stopping it also stops anything it spawned.
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      POSTWISE_ENV: "dev",
-      POSTWISE_DATA_DIR: dataDir,
-      POSTWISE_HOST: "127.0.0.1",
-      POSTWISE_PORT: String(port),
-    },
+    env: { ...process.env, ...env },
   });
-  let output = "";
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
-  let exited = null;
-  child.on("exit", (code, signal) => (exited = signal ?? `status ${code}`));
-
-  const server = {
-    url: `http://127.0.0.1:${port}`,
-    output: () => output,
+  const state = { output: "", exited: null };
+  child.stdout.on("data", (chunk) => (state.output += chunk));
+  child.stderr.on("data", (chunk) => (state.output += chunk));
+  child.on("exit", (code, signal) => (state.exited = signal ?? `status ${code}`));
+  return {
+    state,
     async stop() {
-      if (exited === null) {
-        try {
-          process.kill(-child.pid, "SIGTERM");
-        } catch {
-          // already gone
-        }
-        for (let i = 0; i < 50 && exited === null; i += 1) await sleep(100);
-        if (exited === null) process.kill(-child.pid, "SIGKILL");
+      if (state.exited !== null) return;
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        return; // already gone
       }
-      await rm(dataDir, { recursive: true, force: true });
+      for (let i = 0; i < 50 && state.exited === null; i += 1) await sleep(100);
+      if (state.exited === null) process.kill(-child.pid, "SIGKILL");
     },
   };
+}
+
+async function listening(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** A real SMTP server (aiosmtpd) storing every message in a Maildir. */
+async function startSmtpSink(tmpDir) {
+  const port = await freePort();
+  const maildir = path.join(tmpDir, "maildir");
+  const command =
+    `exec \${POSTWISE_PYTHON:-../.venv/bin/python} -m aiosmtpd -n -l 127.0.0.1:${port} ` +
+    `-c aiosmtpd.handlers.Mailbox "${maildir}"`;
+  const sink = spawnGroup(command, {});
+  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (sink.state.exited !== null) {
+      throw new Error(`\`${command}\` exited (${sink.state.exited}):\n${sink.state.output}`);
+    }
+    if (await listening(port)) return { port, maildir, output: () => sink.state.output, stop: sink.stop };
+    await sleep(100);
+  }
+  await sink.stop();
+  throw new Error(`the SMTP sink did not listen on ${port}:\n${sink.state.output}`);
+}
+
+async function startServer(tmpDir, smtp) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const command = "exec ${POSTWISE_BIN:-../.venv/bin/postwise} serve";
+  const child = spawnGroup(command, {
+    POSTWISE_ENV: "dev",
+    POSTWISE_DATA_DIR: path.join(tmpDir, "data"),
+    POSTWISE_HOST: "127.0.0.1",
+    POSTWISE_PORT: String(port),
+    POSTWISE_PUBLIC_URL: url,
+    POSTWISE_SMTP_HOST: "127.0.0.1",
+    POSTWISE_SMTP_PORT: String(smtp.port),
+    POSTWISE_SMTP_SECURITY: "none",
+  });
+  const { state } = child;
+  const server = { url, output: () => state.output, stop: child.stop };
 
   const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (exited !== null) {
+    if (state.exited !== null) {
       await server.stop();
-      throw new Error(`\`${command}\` exited (${exited}) before serving:\n${output}`);
+      throw new Error(`\`${command}\` exited (${state.exited}) before serving:\n${state.output}`);
     }
     try {
       const response = await fetch(`${server.url}/healthz`);
@@ -94,8 +140,38 @@ async function startServer() {
   }
   await server.stop();
   throw new Error(
-    `server did not answer GET /healthz with 200 within ${SERVER_START_TIMEOUT_MS / 1000}s:\n${output}`,
+    `server did not answer GET /healthz with 200 within ${SERVER_START_TIMEOUT_MS / 1000}s:\n${state.output}`,
   );
+}
+
+/**
+ * Where sent mail can be read: the SMTP sink's Maildir, or — when testing a
+ * running server (POSTWISE_E2E_URL) — its dev outbox.
+ */
+function mailSource({ maildir, baseUrl }) {
+  const list = maildir
+    ? () => readMaildir(maildir)
+    : async () => {
+        const response = await fetch(`${baseUrl}/api/dev/outbox`);
+        if (!response.ok) throw new Error(`GET /api/dev/outbox answered ${response.status}`);
+        return (await response.json()).items.reverse();
+      };
+  return {
+    /** The newest message to `to` with a link containing `linkPart`; returns that link. */
+    async waitForLink(to, linkPart, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const messages = (await list()).filter((message) => message.to.includes(to));
+        const link = messages
+          .flatMap((message) => message.links)
+          .reverse()
+          .find((candidate) => candidate.includes(linkPart));
+        if (link) return link;
+        await sleep(250);
+      }
+      throw new Error(`no mail to ${to} with a link containing ${linkPart} within ${timeoutMs / 1000}s`);
+    },
+  };
 }
 
 // ---------------------------------------------------------------- checks --
@@ -121,8 +197,8 @@ function assert(condition, message) {
 async function expectVisible(locator, what) {
   try {
     await locator.waitFor({ state: "visible" });
-  } catch {
-    throw new Error(`${what} is not visible`);
+  } catch (error) {
+    throw new Error(`${what} is not visible (${String(error?.message ?? error).split("\n")[0]})`);
   }
 }
 
@@ -134,16 +210,135 @@ async function screenshot(page, name) {
 function watchErrors(page, errors) {
   page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") errors.push(`${page.url()}: ${message.text()}`);
+    if (message.type() !== "error") return;
+    // Failed loads name the resource in the location, not in the text.
+    const resource = message.location()?.url ?? "";
+    errors.push(`${page.url()}: ${message.text()}${resource ? ` [${resource}]` : ""}`);
   });
 }
 
-async function runChecks(baseUrl, browser) {
+/** Expected error lines: a signed-out page's silent refresh (401), the not-found check (404). */
+function isExpectedError(text) {
+  if (/status of 404/.test(text)) return true;
+  return /status of 401/.test(text) && /\/api\/auth\/refresh\]$/.test(text);
+}
+
+const USER = {
+  name: "Ada Lovelace",
+  email: `ada-${Date.now()}@example.com`,
+  password: "analytical engine punched cards 1843",
+};
+
+/** The password input (the show/hide toggle is labelled "Show password" too). */
+const passwordInput = (page, name = "password") => page.locator(`input[name="${name}"]`);
+
+/** Sign in through the form; `code` answers the two-factor step when asked. */
+async function signInThroughForm(page, baseUrl, code) {
+  await page.goto(`${baseUrl}/signin/`);
+  await page.getByLabel("Email").fill(USER.email);
+  await passwordInput(page).fill(USER.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  if (code) {
+    const field = page.getByRole("textbox", { name: "Authentication code" });
+    await expectVisible(field, "two-factor code field");
+    await field.fill(await code());
+    await page.getByRole("button", { name: "Verify" }).click();
+  }
+  await page.waitForURL((url) => url.pathname === "/");
+  await expectVisible(page.getByRole("heading", { name: "Inbox" }), "inbox heading");
+}
+
+async function signOutThroughMenu(page) {
+  await page.getByRole("button", { name: "Account menu" }).click();
+  await page.getByRole("menuitem", { name: "Sign out" }).click();
+  await page.waitForURL((url) => url.pathname === "/signin/");
+}
+
+/** A non-browser client (`X-Postwise-Client: api`): tokens in the body, no cookie. */
+async function apiCall(baseUrl, method, route, { body, token } = {}) {
+  const response = await fetch(`${baseUrl}${route}`, {
+    method,
+    headers: {
+      "X-Postwise-Client": "api",
+      "User-Agent": "postwise-e2e-api/1",
+      ...(body ? { "Content-Type": "application/json" } : {}),
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function runChecks(baseUrl, browser, mail) {
   const errors = [];
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   watchErrors(page, errors);
+  let nextCode = null;
+  let apiTokens = null;
+
+  await check("signed-out visits are sent to sign-in, keeping the deep link", async () => {
+    await page.goto(`${baseUrl}/`);
+    await page.waitForURL((url) => url.pathname === "/signin/");
+    await page.goto(`${baseUrl}/sent/`);
+    await page.waitForURL((url) => url.pathname === "/signin/");
+    const next = new URL(page.url()).searchParams.get("next");
+    assert(next === "/sent/", `next is ${JSON.stringify(next)}, expected "/sent/"`);
+  });
+
+  await check("deep link /signin/ renders the sign-in card after a reload", async () => {
+    await page.goto(`${baseUrl}/signin/`);
+    await page.reload();
+    assert(new URL(page.url()).pathname === "/signin/", `landed on ${page.url()}`);
+    await expectVisible(page.getByRole("heading", { name: "Postwise" }), "product name");
+    await expectVisible(page.getByLabel("Email"), "email field");
+    await expectVisible(passwordInput(page), "password field");
+    const button = page.getByRole("button", { name: "Sign in" });
+    await expectVisible(button, "sign-in button");
+    assert(await button.isDisabled(), "the sign-in button is enabled with empty fields");
+    await expectVisible(page.getByRole("link", { name: "Create an account" }), "sign-up link");
+    await screenshot(page, "signin");
+  });
+
+  await check("sign-up shows the live strength meter, then 'check your inbox'", async () => {
+    await page.goto(`${baseUrl}/signup/`);
+    await page.getByLabel("Name").fill(USER.name);
+    await page.getByLabel("Email").fill(USER.email);
+    await passwordInput(page).fill("password1");
+    await expectVisible(page.getByText("Strength: Very weak"), "strength meter for a weak password");
+    await passwordInput(page).fill(USER.password);
+    const meter = page.getByRole("progressbar", { name: "Password strength" });
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[aria-label="Password strength"]')?.getAttribute("aria-valuetext") ===
+        "Very strong",
+    );
+    assert((await meter.getAttribute("aria-valuenow")) === "100", "the meter is not full");
+    await screenshot(page, "signup");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expectVisible(page.getByText("Check your inbox"), "check-your-inbox state");
+  });
+
+  let verifyLink = null;
+  await check("the verification mail reaches the SMTP server", async () => {
+    verifyLink = await mail.waitForLink(USER.email, "/verify-email/?token=");
+    assert(verifyLink.startsWith(`${baseUrl}/verify-email/`), `link ${verifyLink} is not on ${baseUrl}`);
+  });
+
+  await check("the verification link confirms the address", async () => {
+    assert(verifyLink, "no verification link");
+    await page.goto(verifyLink);
+    await expectVisible(page.getByText("Your email address is confirmed."), "confirmation");
+    await page.getByRole("link", { name: "Sign in" }).click();
+    await page.waitForURL((url) => url.pathname === "/signin/" && url.searchParams.get("verified") === "1");
+    await expectVisible(page.getByText(/You can sign in now/), "verified banner");
+  });
+
+  await check("sign in with email and password", async () => {
+    await signInThroughForm(page, baseUrl);
+  });
 
   await check("shell renders the top bar and navigation at /", async () => {
     await page.goto(`${baseUrl}/`);
@@ -170,17 +365,12 @@ async function runChecks(baseUrl, browser) {
     await screenshot(page, "inbox");
   });
 
-  await check("deep link /signin/ renders the sign-in card after a reload", async () => {
-    await page.goto(`${baseUrl}/signin/`);
-    await page.reload();
-    assert(new URL(page.url()).pathname === "/signin/", `landed on ${page.url()}`);
-    await expectVisible(page.getByRole("heading", { name: "Postwise" }), "product name");
-    await expectVisible(page.getByLabel("Email"), "email field");
-    await expectVisible(page.getByLabel("Password"), "password field");
-    const button = page.getByRole("button", { name: "Sign in" });
-    await expectVisible(button, "sign-in button");
-    assert(await button.isDisabled(), "the sign-in button is enabled");
-    await screenshot(page, "signin");
+  await check("the user menu names the signed-in user", async () => {
+    await page.getByRole("button", { name: "Account menu" }).click();
+    await expectVisible(page.getByRole("menu").getByText(USER.name), "user name in the menu");
+    await expectVisible(page.getByRole("menu").getByText(USER.email), "user email in the menu");
+    await page.keyboard.press("Escape");
+    await page.getByRole("menu").waitFor({ state: "hidden" });
   });
 
   await check("mobile menu opens the drawer and navigates to Starred", async () => {
@@ -189,7 +379,7 @@ async function runChecks(baseUrl, browser) {
       const phone = await mobile.newPage();
       phone.setDefaultTimeout(15_000);
       watchErrors(phone, errors);
-      await phone.goto(`${baseUrl}/`);
+      await signInThroughForm(phone, baseUrl);
       assert(
         !(await phone.getByRole("navigation", { name: "Folders" }).isVisible()),
         "navigation is visible on a phone before opening the menu",
@@ -202,6 +392,7 @@ async function runChecks(baseUrl, browser) {
       await phone.waitForURL((url) => url.pathname === "/starred/");
       await expectVisible(phone.getByRole("heading", { name: "Starred" }), "starred heading");
       await drawer.waitFor({ state: "detached" });
+      await signOutThroughMenu(phone);
     } finally {
       await mobile.close();
     }
@@ -213,9 +404,87 @@ async function runChecks(baseUrl, browser) {
     await expectVisible(page.getByRole("heading", { name: "Page not found" }), "not-found heading");
   });
 
+  await check("Settings → Security turns on TOTP and shows the recovery codes once", async () => {
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole("navigation", { name: "Folders" }).getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("link", { name: /Security/ }).click();
+    await page.waitForURL((url) => url.pathname === "/settings/security/");
+    await page.getByRole("button", { name: "Set up authenticator app" }).click();
+    const secretElement = page.getByTestId("totp-secret");
+    await expectVisible(secretElement, "TOTP setup key");
+    await expectVisible(page.getByRole("img", { name: /QR code/ }), "QR code");
+    const secret = await secretElement.getAttribute("data-secret");
+    assert(secret && /^[A-Z2-7]+=*$/.test(secret), `setup key ${JSON.stringify(secret)} is not base32`);
+    nextCode = totpGenerator(secret);
+    await screenshot(page, "totp-setup");
+    await page.getByRole("textbox", { name: "Authentication code" }).fill(await nextCode());
+    await page.getByRole("button", { name: "Turn on" }).click();
+    const codes = page.getByTestId("recovery-codes").getByRole("listitem");
+    await expectVisible(codes.first(), "recovery codes");
+    const count = await codes.count();
+    assert(count === 10, `${count} recovery codes, expected 10`);
+    await screenshot(page, "recovery-codes");
+    const done = page.getByRole("button", { name: "Done" });
+    assert(await done.isDisabled(), "Done is enabled before confirming the codes are saved");
+    await page.getByLabel("I have saved these codes").check();
+    await done.click();
+    await page.getByTestId("recovery-codes").waitFor({ state: "detached" });
+    await expectVisible(page.getByRole("button", { name: "Turn off two-factor authentication" }), "MFA on");
+  });
+
+  await check("sign out, then sign in again with the TOTP code", async () => {
+    assert(nextCode, "TOTP was not set up");
+    await signOutThroughMenu(page);
+    await signInThroughForm(page, baseUrl, nextCode);
+  });
+
+  await check("a reload restores the session from the refresh cookie", async () => {
+    await page.goto(`${baseUrl}/settings/security/`);
+    await page.reload();
+    await expectVisible(page.getByRole("heading", { name: "Security", exact: true }), "security heading");
+    assert(new URL(page.url()).pathname === "/settings/security/", `landed on ${page.url()}`);
+  });
+
+  await check("an API client signs in with password and TOTP (a second session)", async () => {
+    assert(nextCode, "TOTP was not set up");
+    const login = await apiCall(baseUrl, "POST", "/api/auth/login", {
+      body: { email: USER.email, password: USER.password },
+    });
+    assert(login.status === 200 && login.body?.mfa_required === true, `login: ${JSON.stringify(login)}`);
+    const mfa = await apiCall(baseUrl, "POST", "/api/auth/login/mfa", {
+      body: { mfa_token: login.body.mfa_token, code: await nextCode() },
+    });
+    assert(mfa.status === 200 && mfa.body?.refresh_token, `login/mfa: ${JSON.stringify(mfa)}`);
+    apiTokens = mfa.body;
+  });
+
+  await check("the sessions table revokes the other session", async () => {
+    assert(apiTokens, "no API session");
+    await page.reload();
+    const rows = page.getByRole("table", { name: "Signed-in devices" }).getByTestId("session-row");
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="session-row"]').length === 2);
+    await expectVisible(rows.filter({ hasText: "This device" }), "'this device' chip");
+    await screenshot(page, "security");
+    await page.getByRole("button", { name: /^Sign out postwise-e2e-api/ }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="session-row"]').length === 1);
+    assert((await rows.count()) === 1, "the revoked session is still listed");
+    const me = await apiCall(baseUrl, "GET", "/api/users/me", { token: apiTokens.access_token });
+    assert(me.status === 401, `the revoked session's access token still works (${me.status})`);
+    const refresh = await apiCall(baseUrl, "POST", "/api/auth/refresh", {
+      body: { refresh_token: apiTokens.refresh_token },
+    });
+    assert(refresh.status === 401, `the revoked session could refresh (${refresh.status})`);
+  });
+
+  await check("recent security activity lists the sign-ins and the TOTP change", async () => {
+    await page.reload();
+    const list = page.getByRole("list", { name: "Security events" });
+    await expectVisible(list.getByText("Two-factor authentication turned on").first(), "mfa_enabled event");
+    await expectVisible(list.getByText("Signed in", { exact: true }).first(), "login event");
+  });
+
   await check("no script errors or CSP violations", async () => {
-    // The unknown-route check above triggers the browser's own 404 log line.
-    const real = errors.filter((text) => !/status of 404/.test(text));
+    const real = errors.filter((text) => !isExpectedError(text));
     const shown = real.slice(0, 10);
     if (real.length > shown.length) shown.push(`… and ${real.length - shown.length} more`);
     assert(real.length === 0, shown.join("\n"));
@@ -227,27 +496,38 @@ async function runChecks(baseUrl, browser) {
 // ------------------------------------------------------------------ main --
 
 let server = null;
+let smtp = null;
+let tmpDir = null;
 let browser = null;
 let fatal = null;
-const stopServer = async () => {
+const stopAll = async () => {
   if (server) await server.stop();
+  if (smtp) await smtp.stop();
+  if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
   server = null;
+  smtp = null;
+  tmpDir = null;
 };
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
-    void stopServer().finally(() => process.exit(130));
+    void stopAll().finally(() => process.exit(130));
   });
 }
 
 try {
   await mkdir(artifactsDir, { recursive: true });
   let baseUrl = process.env.POSTWISE_E2E_URL?.replace(/\/+$/, "");
+  let mail;
   if (baseUrl) {
-    console.log(`testing ${baseUrl}`);
+    console.log(`testing ${baseUrl} (mail read from its dev outbox)`);
+    mail = mailSource({ baseUrl });
   } else {
-    server = await startServer();
+    tmpDir = await mkdtemp(path.join(os.tmpdir(), "postwise-e2e-"));
+    smtp = await startSmtpSink(tmpDir);
+    server = await startServer(tmpDir, smtp);
     baseUrl = server.url;
-    console.log(`started postwise serve at ${baseUrl}`);
+    mail = mailSource({ maildir: smtp.maildir });
+    console.log(`started postwise serve at ${baseUrl}, SMTP sink at 127.0.0.1:${smtp.port}`);
   }
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -261,7 +541,7 @@ try {
       "--no-first-run",
     ],
   });
-  await runChecks(baseUrl, browser);
+  await runChecks(baseUrl, browser, mail);
 } catch (error) {
   fatal = error;
 } finally {
@@ -270,7 +550,10 @@ try {
   if ((failed || fatal) && server) {
     console.log(`\n--- server output ---\n${server.output()}--- end of server output ---`);
   }
-  await stopServer();
+  if ((failed || fatal) && smtp?.output()) {
+    console.log(`\n--- SMTP sink output ---\n${smtp.output()}--- end of SMTP sink output ---`);
+  }
+  await stopAll();
 }
 
 if (fatal) console.error(`e2e: ${fatal.message}`);

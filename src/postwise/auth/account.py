@@ -170,10 +170,12 @@ async def disable_totp(
     if not user.mfa_enabled:
         raise ProblemError(409, "mfa_not_enabled", "Two-step sign-in is not on.")
     verification = await kit.hasher.verify(user.password_hash, password)
-    code_ok = mfa.verify_totp(kit.keyring, user, code) or await mfa.use_recovery_code(
-        db, kit.keyring, user.id, code
+    # The password first: a wrong one must not use up the recovery code given with it.
+    code_ok = verification.ok and (
+        mfa.verify_totp(kit.keyring, user, code)
+        or await mfa.use_recovery_code(db, kit.keyring, user.id, code)
     )
-    if not verification.ok or not code_ok:
+    if not code_ok:
         raise ProblemError(
             401, "invalid_credentials", "The password or the code is incorrect.", commit=True
         )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 import postwise.models  # noqa: F401  (registers every table on Base.metadata)
@@ -17,7 +18,7 @@ settings: Settings = config.attributes.get("settings") or Settings()
 url: str = config.attributes.get("url") or settings.effective_database_url
 
 
-def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations name plain SQLAlchemy types, never our TypeDecorators, so they do not break
     # when the application code moves on.
     if kind == "type" and isinstance(obj, UtcDateTime):

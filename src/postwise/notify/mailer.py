@@ -20,7 +20,7 @@ from typing import Final
 import aiosmtplib
 import structlog
 
-from postwise.config import Settings
+from postwise.config import Environment, Settings
 from postwise.notify.outbox import DevOutbox
 from postwise.store import Store
 
@@ -108,7 +108,8 @@ def _is_transient(error: BaseException) -> bool:
     cause = error.__cause__ or error.__context__
     if isinstance(cause, ssl.SSLCertVerificationError):
         return False  # a certificate problem is configuration, not bad luck
-    return isinstance(error, ConnectionError | TimeoutError | OSError)
+    # Refused or dropped connections and timeouts (aiosmtplib's included) are all OSErrors.
+    return isinstance(error, OSError)
 
 
 def _describe(error: BaseException) -> dict[str, object]:
@@ -138,6 +139,12 @@ class SmtpMailer(Mailer):
         _, self.envelope_sender = email.utils.parseaddr(settings.mail_from)
         if "@" not in self.envelope_sender:
             raise ValueError("POSTWISE_MAIL_FROM must contain an email address")
+        if settings.smtp_username and settings.smtp_security == "none":
+            log.warning(
+                "smtp_credentials_without_tls",
+                host=self.host,
+                hint="set POSTWISE_SMTP_SECURITY=starttls or ssl",
+            )
 
     def __repr__(self) -> str:
         return f"SmtpMailer(host={self.host!r}, port={self.settings.smtp_port})"
@@ -215,7 +222,7 @@ class OutboxMailer(Mailer):
 def build_mailer(settings: Settings, store: Store) -> Mailer:
     if settings.smtp_host:
         return SmtpMailer(settings)
-    if not settings.is_dev:
+    if settings.env is Environment.PRODUCTION:
         # Mail is still kept, but /api/dev/outbox only answers in dev: nobody will read it.
         log.warning(
             "smtp_not_configured",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import ipaddress
+
+from fastapi import APIRouter, Request, status
 
 from postwise.deps import SettingsDep, StoreDep
 from postwise.kit.errors import Problem, ProblemError
@@ -12,19 +14,29 @@ from postwise.notify.schemas import OutboxList
 router = APIRouter(prefix="/api/dev", tags=["dev"])
 
 
-def _require_dev(settings: SettingsDep) -> None:
-    # Kept mail holds live verification and reset links: outside dev it must not exist at all.
-    if not settings.is_dev:
+def _require_dev(settings: SettingsDep, request: Request) -> None:
+    # Kept mail holds live verification and reset links: outside dev it must not exist at all,
+    # and even in dev only the machine itself may read it (a dev server may be reachable on a
+    # network, and these links sign people in).
+    peer = request.client.host if request.client else ""
+    if not settings.is_dev or not _is_loopback(peer):
         raise ProblemError(404, "not_found")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @router.get(
     "/outbox",
     responses={404: {"model": Problem, "description": "Not running with POSTWISE_ENV=dev."}},
 )
-async def list_outbox(settings: SettingsDep, store: StoreDep) -> OutboxList:
+async def list_outbox(settings: SettingsDep, store: StoreDep, request: Request) -> OutboxList:
     """The mail kept instead of sent (no SMTP host configured), newest first."""
-    _require_dev(settings)
+    _require_dev(settings, request)
     return OutboxList(items=await DevOutbox(store).items(limit=LIST_LIMIT))
 
 
@@ -33,7 +45,7 @@ async def list_outbox(settings: SettingsDep, store: StoreDep) -> OutboxList:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"model": Problem, "description": "Not running with POSTWISE_ENV=dev."}},
 )
-async def clear_outbox(settings: SettingsDep, store: StoreDep) -> None:
+async def clear_outbox(settings: SettingsDep, store: StoreDep, request: Request) -> None:
     """Forget every kept mail."""
-    _require_dev(settings)
+    _require_dev(settings, request)
     await DevOutbox(store).clear()

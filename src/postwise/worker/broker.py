@@ -18,7 +18,6 @@ from postwise.store import Store
 from postwise.worker.registry import JobContext, JobRegistry, JobSpec
 
 STATE_KEY = "postwise"
-QUEUE_NAME = "postwise:jobs"
 CONSUMER_GROUP = "postwise-workers"
 
 
@@ -27,7 +26,9 @@ def build_broker(settings: Settings, registry: JobRegistry) -> AsyncBroker:
     if settings.redis_url:
         broker = RedisStreamBroker(
             settings.redis_url,
-            queue_name=QUEUE_NAME,
+            # Under the store prefix, so deployments (and test runs) sharing a Redis never
+            # take each other's jobs.
+            queue_name=f"{settings.store_prefix}jobs",
             consumer_group_name=CONSUMER_GROUP,
             # "0", not "$": a group created after jobs were queued (the API started before any
             # worker, or Redis came back) still delivers them instead of skipping them.

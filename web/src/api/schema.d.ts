@@ -435,6 +435,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/dev/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outbox
+         * @description The mail kept instead of sent (no SMTP host configured), newest first.
+         */
+        get: operations["dev-list_outbox"];
+        put?: never;
+        post?: never;
+        /**
+         * Clear Outbox
+         * @description Forget every kept mail.
+         */
+        delete: operations["dev-clear_outbox"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -592,6 +616,40 @@ export interface components {
             mfa_required: true;
             /** Mfa Token */
             mfa_token: string;
+        };
+        /**
+         * OutboxItem
+         * @description A transactional mail kept in the dev outbox instead of being sent.
+         */
+        OutboxItem: {
+            /** Id */
+            id: string;
+            /** To */
+            to: string;
+            /** Subject */
+            subject: string;
+            /** Text */
+            text: string;
+            /** Html */
+            html: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Links
+             * @description The http(s) links of the text part, in order.
+             */
+            links?: string[];
+        };
+        /** OutboxList */
+        OutboxList: {
+            /**
+             * Items
+             * @description Newest first, at most 50.
+             */
+            items: components["schemas"]["OutboxItem"][];
         };
         /**
          * Problem
@@ -1586,6 +1644,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dev-list_outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutboxList"];
+                };
+            };
+            /** @description Not running with POSTWISE_ENV=dev. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "dev-clear_outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not running with POSTWISE_ENV=dev. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -7,6 +7,7 @@ import {
   useContext,
   useEffect,
   useMemo,
+  useRef,
   useSyncExternalStore,
   type ReactNode,
 } from "react";
@@ -71,8 +72,15 @@ export function AuthProvider({ children, restore = true }: AuthProviderProps) {
     return () => clearTimeout(timer);
   }, [expiresAt]);
 
+  // Forget the previous user's data when a session ends. Only then: clearing on
+  // a signed-out page load would also cancel its in-flight public queries.
+  const wasSignedIn = useRef(false);
   useEffect(() => {
-    if (state.status === "signed-out") queryClient.clear();
+    if (state.status === "signed-in") wasSignedIn.current = true;
+    if (state.status === "signed-out" && wasSignedIn.current) {
+      wasSignedIn.current = false;
+      queryClient.clear();
+    }
   }, [state.status, queryClient]);
 
   useEffect(() => {

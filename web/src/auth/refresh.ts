@@ -49,6 +49,10 @@ async function requestRefresh(): Promise<RefreshOutcome> {
       credentials: "same-origin",
       // Required on every cookie-authenticated call: a cross-site form cannot set it.
       headers: { "X-Postwise-CSRF": "1" },
+      // The server rotates the cookie even when the page navigates away mid-call;
+      // keepalive lets the browser still receive the response and store the new
+      // cookie, instead of the next page presenting the old one (= reuse).
+      keepalive: true,
     });
   } catch (error) {
     throw new RefreshUnavailableError(`refresh request failed: ${String(error)}`);

@@ -37,7 +37,10 @@ export function fakeApi(routes: Record<string, Handler | Handler[]>) {
   const calls: Call[] = [];
   const served = new Map<string, number>();
   const fetch = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const request = input instanceof Request ? input : new Request(new URL(String(input), "http://localhost"), init);
+    const request =
+      input instanceof Request
+        ? input
+        : new Request(new URL(String(input), "http://localhost"), init);
     const url = new URL(request.url);
     const text = await request.text();
     let body: unknown = undefined;

@@ -9,6 +9,8 @@ import type { ReactNode } from "react";
 
 import { ResendVerification } from "@/components/SignIn/ResendVerification";
 
+import { DevOutboxHint } from "./DevOutboxHint";
+
 interface CheckInboxProps {
   email: string;
   children: ReactNode;
@@ -25,6 +27,7 @@ export function CheckInbox({ email, children, resend = false }: CheckInboxProps)
       <Typography variant="body2" color="text.secondary">
         Nothing there? Look in the spam folder; the link can take a minute to arrive.
       </Typography>
+      <DevOutboxHint email={email} />
       {resend && <ResendVerification email={email} />}
       <Button component={NextLink} href="/signin/" variant="contained">
         Go to sign in

@@ -61,7 +61,14 @@ export function ForgotPasswordCard() {
           fullWidth
           autoFocus
         />
-        <Button type="submit" variant="contained" size="large" loading={forgot.isPending} disabled={!email.trim()} fullWidth>
+        <Button
+          type="submit"
+          variant="contained"
+          size="large"
+          loading={forgot.isPending}
+          disabled={!email.trim()}
+          fullWidth
+        >
           Send reset link
         </Button>
         <Link component={NextLink} href="/signin/" variant="body2">

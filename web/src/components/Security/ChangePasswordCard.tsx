@@ -52,7 +52,11 @@ export function ChangePasswordCard() {
   };
 
   return (
-    <SectionCard id="password" title="Password" description="Use a long password you do not use anywhere else.">
+    <SectionCard
+      id="password"
+      title="Password"
+      description="Use a long password you do not use anywhere else."
+    >
       <Stack
         component="form"
         aria-label="Change password"
@@ -105,7 +109,12 @@ export function ChangePasswordCard() {
           fullWidth
         />
         <div>
-          <Button type="submit" variant="contained" loading={change.isPending} disabled={!current || !next || !confirm}>
+          <Button
+            type="submit"
+            variant="contained"
+            loading={change.isPending}
+            disabled={!current || !next || !confirm}
+          >
             Change password
           </Button>
         </div>

@@ -67,7 +67,11 @@ export function SecurityEventsCard() {
         </List>
       )}
       {events.hasNextPage && (
-        <Button onClick={() => void events.fetchNextPage()} loading={events.isFetchingNextPage} sx={{ mt: 1 }}>
+        <Button
+          onClick={() => void events.fetchNextPage()}
+          loading={events.isFetchingNextPage}
+          sx={{ mt: 1 }}
+        >
           Show older activity
         </Button>
       )}

@@ -45,7 +45,10 @@ export function SessionsCard() {
     <SectionCard
       id="sessions"
       title="Signed-in devices"
-      description="Every browser or app signed in to this account. Sign out any you do not recognise, then change your password."
+      description={
+        "Every browser or app signed in to this account. " +
+        "Sign out any you do not recognise, then change your password."
+      }
     >
       {failure && (
         <Alert severity="error" role="alert" sx={{ mb: 2 }}>
@@ -81,7 +84,13 @@ export function SessionsCard() {
                         <span>{device}</span>
                       </Tooltip>
                       {session.current && (
-                        <Chip label="This device" size="small" color="primary" variant="outlined" sx={{ ml: 1 }} />
+                        <Chip
+                          label="This device"
+                          size="small"
+                          color="primary"
+                          variant="outlined"
+                          sx={{ ml: 1 }}
+                        />
                       )}
                     </TableCell>
                     <TableCell sx={{ fontFamily: "monospace" }}>{session.ip ?? "—"}</TableCell>
@@ -114,7 +123,11 @@ export function SessionsCard() {
       )}
       <Stack direction="row" spacing={1} sx={{ mt: 2, flexWrap: "wrap", gap: 1 }}>
         {others.length > 0 && (
-          <Button variant="outlined" loading={revokeOthers.isPending} onClick={() => revokeOthers.mutate(items)}>
+          <Button
+            variant="outlined"
+            loading={revokeOthers.isPending}
+            onClick={() => revokeOthers.mutate(items)}
+          >
             Sign out all other devices
           </Button>
         )}

@@ -28,12 +28,12 @@ export function MfaForm({ mfaToken, email, onSignedIn, onRestart }: MfaFormProps
 
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const value = recovery ? code.trim().toLowerCase() : code.replace(/\s+/g, "");
+    const value = recovery ? code.trim().toLowerCase() : code;
     if (!value) return;
     loginMfa.mutate(
       { mfa_token: mfaToken, code: value },
       {
-        onSuccess: onSignedIn,
+        onSuccess: (tokens) => onSignedIn(tokens),
         onError: (error) => {
           if (problemCode(error) === "invalid_token") {
             onRestart("The sign-in took too long. Enter your password again.");
@@ -50,10 +50,17 @@ export function MfaForm({ mfaToken, email, onSignedIn, onRestart }: MfaFormProps
   };
 
   return (
-    <Stack component="form" aria-label="Two-factor authentication" noValidate spacing={2} onSubmit={submit}>
+    <Stack
+      component="form"
+      aria-label="Two-factor authentication"
+      noValidate
+      spacing={2}
+      onSubmit={submit}
+    >
       <Typography variant="body2">
         {recovery
-          ? "Enter one of the recovery codes you saved when you set up two-factor authentication. Each code works once."
+          ? "Enter one of the recovery codes you saved when you set up two-factor " +
+            "authentication. Each code works once."
           : "Enter the 6-digit code from your authenticator app."}
       </Typography>
       <Typography variant="body2" color="text.secondary">
@@ -69,7 +76,10 @@ export function MfaForm({ mfaToken, email, onSignedIn, onRestart }: MfaFormProps
         label={recovery ? "Recovery code" : "Authentication code"}
         name="code"
         value={code}
-        onChange={(event) => setCode(event.target.value)}
+        // Apps show "123 456"; keep only the digits of a TOTP code as it is typed or pasted.
+        onChange={(event) =>
+          setCode(recovery ? event.target.value : event.target.value.replace(/\D/g, "").slice(0, 6))
+        }
         autoComplete="one-time-code"
         error={wrongCode}
         helperText={wrongCode ? "That code is not valid. Try again." : undefined}
@@ -79,10 +89,17 @@ export function MfaForm({ mfaToken, email, onSignedIn, onRestart }: MfaFormProps
         slotProps={{
           htmlInput: recovery
             ? { autoCapitalize: "none", spellCheck: false, placeholder: "abcd-efgh-ijkl" }
-            : { inputMode: "numeric", pattern: "[0-9]*", maxLength: 6, placeholder: "123456" },
+            : { inputMode: "numeric", pattern: "[0-9]*", placeholder: "123456" },
         }}
       />
-      <Button type="submit" variant="contained" size="large" loading={loginMfa.isPending} disabled={!code.trim()} fullWidth>
+      <Button
+        type="submit"
+        variant="contained"
+        size="large"
+        loading={loginMfa.isPending}
+        disabled={!code.trim()}
+        fullWidth
+      >
         Verify
       </Button>
       <Stack direction="row" sx={{ justifyContent: "space-between", flexWrap: "wrap", gap: 1 }}>

@@ -17,8 +17,10 @@ import { CheckInbox } from "@/components/Auth/CheckInbox";
 import { NewPasswordField } from "@/components/Password/NewPasswordField";
 
 const MESSAGES = {
-  registration_closed: "This server does not accept new accounts. Ask its administrator for an invitation.",
-  invite_required: "An invitation is needed to create an account here. Open the link from your invitation email.",
+  registration_closed:
+    "This server does not accept new accounts. Ask its administrator for an invitation.",
+  invite_required:
+    "An invitation is needed to create an account here. Open the link from your invitation email.",
 };
 const FIELD_CODES = new Set(["weak_password", "validation_error"]);
 

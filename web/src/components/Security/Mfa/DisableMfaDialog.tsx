@@ -86,7 +86,13 @@ export function DisableMfaDialog({ open, onClose }: DisableMfaDialogProps) {
           <Button onClick={close} disabled={disable.isPending}>
             Cancel
           </Button>
-          <Button type="submit" color="error" variant="contained" loading={disable.isPending} disabled={!password || !code.trim()}>
+          <Button
+            type="submit"
+            color="error"
+            variant="contained"
+            loading={disable.isPending}
+            disabled={!password || !code.trim()}
+          >
             Turn off
           </Button>
         </DialogActions>

@@ -75,7 +75,11 @@ export function MfaCard() {
         <Button
           variant="contained"
           loading={setup.isPending}
-          onClick={() => setup.mutate(undefined, { onSuccess: (data) => setFlow({ step: "setup", setup: data }) })}
+          onClick={() =>
+            setup.mutate(undefined, {
+              onSuccess: (data) => setFlow({ step: "setup", setup: data }),
+            })
+          }
         >
           Set up authenticator app
         </Button>
@@ -91,7 +95,8 @@ export function MfaCard() {
       description={
         enabled
           ? "Signing in asks for a code from your authenticator app (or a recovery code) after the password."
-          : "Protect the account with a second step at sign-in: a 6-digit code from an authenticator app such as Aegis, Google Authenticator or 1Password."
+          : "Protect the account with a second step at sign-in: a 6-digit code from an " +
+            "authenticator app such as Aegis, Google Authenticator or 1Password."
       }
     >
       {body}

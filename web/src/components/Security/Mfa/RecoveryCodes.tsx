@@ -20,7 +20,8 @@ interface RecoveryCodesProps {
 function download(codes: string[]): void {
   const text = [
     "Postwise recovery codes",
-    `Saved ${new Date().toISOString().slice(0, 10)}. Each code signs you in once when the authenticator app is not at hand.`,
+    `Saved ${new Date().toISOString().slice(0, 10)}.`,
+    "Each code signs you in once when the authenticator app is not at hand.",
     "",
     ...codes,
     "",
@@ -73,7 +74,9 @@ export function RecoveryCodes({ codes, onDone }: RecoveryCodesProps) {
           Download
         </Button>
       </Stack>
-      {copy.failed && <Alert severity="info">Copying is blocked here; select the codes and copy them by hand.</Alert>}
+      {copy.failed && (
+        <Alert severity="info">Copying is blocked here; select the codes and copy them by hand.</Alert>
+      )}
       <FormControlLabel
         control={<Checkbox checked={saved} onChange={(event) => setSaved(event.target.checked)} />}
         label="I have saved these codes"

@@ -40,8 +40,7 @@ export function TotpSetupForm({ setup, onEnabled, onCancel }: TotpSetupFormProps
 
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const value = code.replace(/\s+/g, "");
-    if (value) enable.mutate(value, { onSuccess: onEnabled });
+    if (code) enable.mutate(code, { onSuccess: (codes) => onEnabled(codes) });
   };
 
   return (
@@ -82,7 +81,14 @@ export function TotpSetupForm({ setup, onEnabled, onCancel }: TotpSetupFormProps
           </Button>
         </Box>
       </Stack>
-      <Stack component="form" aria-label="Confirm authenticator app" noValidate spacing={2} onSubmit={submit} sx={{ maxWidth: 320 }}>
+      <Stack
+        component="form"
+        aria-label="Confirm authenticator app"
+        noValidate
+        spacing={2}
+        onSubmit={submit}
+        sx={{ maxWidth: 320 }}
+      >
         <Typography variant="body2">2. Enter the 6-digit code the app shows.</Typography>
         {enable.isError && !wrongCode && (
           <Alert severity="error" role="alert">
@@ -93,12 +99,14 @@ export function TotpSetupForm({ setup, onEnabled, onCancel }: TotpSetupFormProps
           label="Authentication code"
           name="code"
           value={code}
-          onChange={(event) => setCode(event.target.value)}
+          onChange={(event) => setCode(event.target.value.replace(/\D/g, "").slice(0, 6))}
           autoComplete="one-time-code"
           error={wrongCode}
-          helperText={wrongCode ? "That code is not valid. Check the app and try the current code." : undefined}
+          helperText={
+            wrongCode ? "That code is not valid. Check the app and try the current code." : undefined
+          }
           required
-          slotProps={{ htmlInput: { inputMode: "numeric", pattern: "[0-9]*", maxLength: 6 } }}
+          slotProps={{ htmlInput: { inputMode: "numeric", pattern: "[0-9]*" } }}
         />
         <Stack direction="row" spacing={1}>
           <Button type="submit" variant="contained" loading={enable.isPending} disabled={!code.trim()}>

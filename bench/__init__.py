@@ -1,0 +1,1 @@
+"""Reproducible, bounded benchmarks of Postwise (see docs/benchmarks.md)."""

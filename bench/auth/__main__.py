@@ -1,0 +1,3 @@
+from bench.auth.cli import main
+
+raise SystemExit(main())

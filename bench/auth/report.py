@@ -1,0 +1,242 @@
+"""The figures of one run: a markdown table on stdout and the same in docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bench.auth.cpu import CpuUsage
+from bench.auth.load import Latency
+from bench.auth.server import Argon2Parameters
+
+THROUGHPUT_TARGET = 0.85  # measured logins/s ÷ physical limit
+LATENCY_TARGET = 3.0  # /me p95 under the flood ÷ /me p95 idle
+NOISE_CORES = 0.1  # CPU used by other processes beyond which a run is flagged
+
+BEGIN = "<!-- bench.auth:begin (written by `python -m bench.auth --docs`) -->"
+END = "<!-- bench.auth:end -->"
+
+
+@dataclass(frozen=True)
+class Results:
+    date: datetime
+    command: str
+    machine: str
+    cores: int
+    argon2: Argon2Parameters
+    hash_runs: int
+    hash_s: float
+    hash_cpu: CpuUsage
+    parallel_hashes_per_s: float
+    accounts: int
+    concurrency: int
+    window_s: float
+    logins_ok: int
+    login_failures: dict[str, int]
+    login_latency: Latency
+    me_idle: Latency
+    me_flood: Latency
+    probe_rate: float
+    cpu: CpuUsage
+    early_401s: int
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["date"] = self.date.isoformat()
+        data["hash_cpu"]["others"] = self.hash_cpu.others
+        data["cpu"]["others"] = self.cpu.others
+        data.update(
+            limit_per_s=self.limit_per_s,
+            logins_per_s=self.logins_per_s,
+            throughput_ratio=self.throughput_ratio,
+            latency_ratio=self.latency_ratio,
+        )
+        return data
+
+    @property
+    def limit_per_s(self) -> float:
+        return self.cores / self.hash_s
+
+    @property
+    def logins_per_s(self) -> float:
+        return self.logins_ok / self.window_s
+
+    @property
+    def throughput_ratio(self) -> float:
+        return self.logins_per_s / self.limit_per_s
+
+    @property
+    def latency_ratio(self) -> float:
+        return self.me_flood.p95_ms / self.me_idle.p95_ms
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def _pair(latency: Latency) -> str:
+    return f"{latency.p50_ms:.2f} / {latency.p95_ms:.2f} ms"
+
+
+def _cores(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def figures_table(r: Results) -> str:
+    rows = [
+        ("cores (os.cpu_count)", str(r.cores), "", ""),
+        (
+            f"argon2id hash ({r.argon2}), mean of {r.hash_runs}, server idle",
+            f"{r.hash_s * 1000:.2f} ms",
+            "",
+            "",
+        ),
+        ("physical limit = cores ÷ hash time", f"{r.limit_per_s:.1f} logins/s", "", ""),
+        (
+            f"measured logins (200s over {r.window_s:.1f} s, concurrency {r.concurrency})",
+            f"{r.logins_per_s:.1f} logins/s",
+            "",
+            "",
+        ),
+        (
+            "ratio measured ÷ limit",
+            f"{r.throughput_ratio:.1%}",
+            f"≥ {THROUGHPUT_TARGET:.0%}",
+            _verdict(r.throughput_ratio >= THROUGHPUT_TARGET),
+        ),
+        (f"/me p50 / p95 idle ({r.me_idle.count} sequential)", _pair(r.me_idle), "", ""),
+        (
+            f"/me p50 / p95 under login flood ({r.me_flood.count} at {r.probe_rate:g}/s)",
+            _pair(r.me_flood),
+            "",
+            "",
+        ),
+        (
+            "ratio p95 flood ÷ p95 idle",
+            f"{r.latency_ratio:.2f}x",
+            f"≤ {LATENCY_TARGET:g}x",
+            _verdict(r.latency_ratio <= LATENCY_TARGET),
+        ),
+    ]
+    return _table(("figure", "value", "target", ""), rows)
+
+
+def detail_table(r: Results) -> str:
+    failures = ", ".join(f"{key}: {n}" for key, n in sorted(r.login_failures.items())) or "none"
+    cpu = r.cpu
+    rows = [
+        (
+            f"argon2id, {r.cores} threads in this process, no HTTP",
+            f"{r.parallel_hashes_per_s:.1f} hashes/s "
+            f"({r.parallel_hashes_per_s / r.limit_per_s:.1%} of the limit)",
+        ),
+        ("login non-200 / errors in the window", failures),
+        (
+            "/me with a fresh token, 401s before the session was visible",
+            f"{r.early_401s}" + (" (the login answered before its commit)" if r.early_401s else ""),
+        ),
+        (
+            "login latency p50 / p95 / max (client side)",
+            f"{r.login_latency.p50_ms:.1f} / {r.login_latency.p95_ms:.1f} / "
+            f"{r.login_latency.max_ms:.1f} ms",
+        ),
+        (
+            "/me under flood max",
+            f"{r.me_flood.max_ms:.2f} ms (idle max {r.me_idle.max_ms:.2f} ms)",
+        ),
+        ("CPU in the window, cores busy (machine)", _cores(cpu.machine_busy)),
+        ("… server event loop thread", _cores(cpu.server_loop)),
+        ("… server other threads (argon2 pool, aiosqlite)", _cores(cpu.server_threads)),
+        ("… bench process (httpx load generator)", _cores(cpu.bench)),
+        ("… other processes on the machine (noise)", _cores(cpu.others)),
+        ("other processes while timing argon2id (noise)", _cores(r.hash_cpu.others)),
+        ("argon2 work needed for the measured logins", f"{r.logins_per_s * r.hash_s:.2f}"),
+    ]
+    if cpu.server_loop is not None and r.logins_per_s > 0:
+        rows.append(
+            (
+                "CPU per login: server loop / server threads / bench",
+                f"{cpu.server_loop / r.logins_per_s * 1000:.2f} / "
+                f"{_cores_ms(cpu.server_threads, r.logins_per_s)} / "
+                f"{cpu.bench / r.logins_per_s * 1000:.2f} ms",
+            )
+        )
+    return _table(("detail", "value"), rows)
+
+
+def noise_warning(r: Results) -> str | None:
+    noisy = [
+        f"{others:.2f} cores while {phase}"
+        for phase, others in (
+            ("timing argon2id", r.hash_cpu.others),
+            ("counting logins", r.cpu.others),
+        )
+        if others is not None and others >= NOISE_CORES
+    ]
+    if not noisy:
+        return None
+    return (
+        f"WARNING: other processes on this machine used {' and '.join(noisy)}: "
+        "these figures are not clean; rerun on a quiet machine."
+    )
+
+
+def _cores_ms(cores: float | None, per_s: float) -> str:
+    return "n/a" if cores is None else f"{cores / per_s * 1000:.2f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+METHOD = """\
+Method. One `postwise serve` (uvicorn, 1 process, SQLite in a temporary folder,
+`POSTWISE_ENV=dev`, no SMTP, `POSTWISE_TRUSTED_PROXIES=127.0.0.1`) on a free loopback port.
+The bench accounts are inserted into the migrated database before the server starts, verified,
+with one argon2id hash made at the server's parameters (so a login does exactly one verify and
+never rehashes); registration would be throttled per IP and need an emailed link per account.
+The physical limit is cores ÷ the mean time of one argon2id hash, timed in the bench process
+while the server is idle. The flood is `httpx.AsyncClient` (HTTP/1.1 keep-alive, one connection
+per worker) running `POST /api/auth/login` back to back with `X-Postwise-Client: api`, round
+robin over the accounts with a distinct `X-Forwarded-For` per request and a request cap below
+the per-account limit, so nothing is throttled; after a warm-up, 200s are counted over a fixed
+window. /me latency is one keep-alive connection timing each `GET /api/users/me` with one
+access token: sequential while idle, then paced while the flood goes on (the flood keeps
+running; the throughput window is over by then). **The load generator runs on the same cores
+as the server**: its CPU is part of what the server does not get, and is shown above."""
+
+
+def docs_block(r: Results) -> str:
+    return "\n\n".join(
+        [
+            BEGIN,
+            f"Measured {r.date:%Y-%m-%d %H:%M} UTC on {r.machine}, with:",
+            f"```sh\n{r.command}\n```",
+            figures_table(r),
+            detail_table(r),
+            *([warning] if (warning := noise_warning(r)) else []),
+            METHOD,
+            END,
+        ]
+    )
+
+
+def write_docs(path: Path, r: Results) -> None:
+    """Replace the generated block of the "Auth" section; text outside it is kept."""
+    block = docs_block(r)
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
+        text = pattern.sub(lambda _: block, text, count=1)
+    elif re.search(r"^## Auth\s*$", text, re.MULTILINE):
+        text = re.sub(
+            r"^## Auth\s*$", lambda _: f"## Auth\n\n{block}", text, count=1, flags=re.MULTILINE
+        )
+    else:
+        text = text.rstrip("\n") + f"\n\n## Auth\n\n{block}\n"
+    path.write_text(text, encoding="utf-8")

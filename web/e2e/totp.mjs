@@ -1,0 +1,53 @@
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s steps) for the e2e run, on node:crypto.
+import { createHmac } from "node:crypto";
+
+export const STEP_SECONDS = 30;
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+export function base32Decode(text) {
+  const clean = text.replace(/[\s=-]/g, "").toUpperCase();
+  let bits = 0;
+  let value = 0;
+  const bytes = [];
+  for (const char of clean) {
+    const index = BASE32.indexOf(char);
+    if (index < 0) throw new Error(`not base32: ${JSON.stringify(char)}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The code of one time step (RFC 4226 HOTP with the step as counter). */
+export function hotp(secret, counter) {
+  const message = Buffer.alloc(8);
+  message.writeBigUInt64BE(BigInt(counter));
+  const digest = createHmac("sha1", base32Decode(secret)).update(message).digest();
+  const offset = digest[digest.length - 1] & 0x0f;
+  const binary = digest.readUInt32BE(offset) & 0x7fffffff;
+  return String(binary % 1_000_000).padStart(6, "0");
+}
+
+export const currentStep = (now = Date.now()) => Math.floor(now / 1000 / STEP_SECONDS);
+
+/**
+ * Codes are accepted once per step: hand out a code of a step later than any
+ * used before, waiting for the next step when needed.
+ */
+export function totpGenerator(secret) {
+  let lastStep = -1;
+  return async function nextCode() {
+    let step = currentStep();
+    if (step <= lastStep) {
+      const wait = (lastStep + 1) * STEP_SECONDS * 1000 - Date.now() + 250;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+      step = currentStep();
+    }
+    lastStep = step;
+    return hotp(secret, step);
+  };
+}
