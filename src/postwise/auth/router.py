@@ -49,9 +49,13 @@ from postwise.auth.schemas import (
 from postwise.auth.sessions import IssuedTokens, RefreshError
 from postwise.auth.tokens import InvalidTokenError
 from postwise.deps import SessionDep
-from postwise.kit.errors import ProblemError
+from postwise.kit.errors import ProblemError, problem_responses
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/api/auth",
+    tags=["auth"],
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
+)
 
 _REGISTER_ACCEPTED = "If the address can be used, a message is on its way to it."
 

@@ -47,6 +47,19 @@ class Problem(BaseModel):
     instance: str | None = None
 
 
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries saying these statuses answer with a problem document (and replacing
+    FastAPI's default 422 shape, which is not what the API sends)."""
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "description": HTTPStatus(status).phrase,
+        }
+        for status in statuses
+    }
+
+
 class ProblemError(Exception):
     """Raise from anywhere in a request to answer with a problem document."""
 

@@ -12,7 +12,7 @@ from postwise.auth.kit import AuthKitDep
 from postwise.auth.queries import list_events
 from postwise.auth.schemas import EventPage, normalise_email
 from postwise.deps import SessionDep
-from postwise.kit.errors import ProblemError
+from postwise.kit.errors import ProblemError, problem_responses
 from postwise.users import service
 from postwise.users.schemas import (
     AdminUpdate,
@@ -24,8 +24,10 @@ from postwise.users.schemas import (
     UserPage,
 )
 
-router = APIRouter(prefix="/api/users", tags=["users"])
-admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/users", tags=["users"], responses=problem_responses(401, 422))
+admin_router = APIRouter(
+    prefix="/api/admin", tags=["admin"], responses=problem_responses(401, 403, 404, 409, 422)
+)
 
 
 @router.get("/me")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 
 import structlog
@@ -14,6 +13,7 @@ from postwise.runtime import open_runtime
 from postwise.worker.broker import build_scheduler
 
 log = structlog.get_logger(__name__)
+STOP_TIMEOUT = 10.0
 
 
 class WorkerConfigError(RuntimeError):
@@ -53,6 +53,9 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
             log.info("worker_stopping")
             for task in (receiver, scheduler):
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # A Redis read being cancelled can linger (seen with redis-py's blocking reads);
+            # a worker told to stop must stop, so the wait is bounded.
+            _, lingering = await asyncio.wait({receiver, scheduler}, timeout=STOP_TIMEOUT)
+            if lingering:
+                log.warning("worker_stop_timeout", tasks=len(lingering))
     log.info("worker_stopped")

@@ -20,8 +20,11 @@ const LABELS: Record<string, EventLabel> = {
   mfa_disabled: { label: "Two-factor authentication turned off", tone: "warning" },
   email_verified: { label: "Email address confirmed", tone: "normal" },
   new_device_sign_in: { label: "Sign-in from a new device", tone: "warning" },
+  user_registered: { label: "Account created", tone: "normal" },
+  user_updated_by_admin: { label: "Account changed by an administrator", tone: "warning" },
 };
 
 export function eventLabel(type: string): EventLabel {
-  return LABELS[type] ?? { label: type.replace(/_/g, " "), tone: "normal" };
+  const words = type.replace(/_/g, " ");
+  return LABELS[type] ?? { label: words.charAt(0).toUpperCase() + words.slice(1), tone: "normal" };
 }

@@ -17,6 +17,10 @@ describe("describeUserAgent", () => {
       "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
       "Safari on iOS",
     ],
+    [
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0.0.0 Safari/537.36",
+      "Chrome on Linux",
+    ],
     ["python-httpx/0.28.1", "python-httpx"],
     ["node", "node"],
     [null, "Unknown device"],
