@@ -121,7 +121,7 @@ def figures_table(r: Results) -> str:
             _verdict(r.latency_ratio <= LATENCY_TARGET),
         ),
     ]
-    return _table(("figure", "value", "target", ""), rows)
+    return _table(("figure", "value", "target", "result"), rows)
 
 
 def detail_table(r: Results) -> str:
@@ -149,7 +149,7 @@ def detail_table(r: Results) -> str:
         ),
         ("CPU in the window, cores busy (machine)", _cores(cpu.machine_busy)),
         ("… server event loop thread", _cores(cpu.server_loop)),
-        ("… server other threads (argon2 pool, aiosqlite)", _cores(cpu.server_threads)),
+        ("… server other threads (argon2 pool, aiosqlite, executors)", _cores(cpu.server_threads)),
         ("… bench process (httpx load generator)", _cores(cpu.bench)),
         ("… other processes on the machine (noise)", _cores(cpu.others)),
         ("other processes while timing argon2id (noise)", _cores(r.hash_cpu.others)),
@@ -208,7 +208,10 @@ the per-account limit, so nothing is throttled; after a warm-up, 200s are counte
 window. /me latency is one keep-alive connection timing each `GET /api/users/me` with one
 access token: sequential while idle, then paced while the flood goes on (the flood keeps
 running; the throughput window is over by then). **The load generator runs on the same cores
-as the server**: its CPU is part of what the server does not get, and is shown above."""
+as the server**: its CPU is part of what the server does not get, and is shown above. CPU
+figures come from /proc: the server's main thread is uvicorn's event loop; "other processes"
+is the machine's busy time minus the server and the bench, and a run where it reaches
+0.1 cores is flagged as not clean (on a shared machine, rerun)."""
 
 
 def docs_block(r: Results) -> str:

@@ -44,7 +44,12 @@ async def test_reset_flow(h: Harness) -> None:
             headers=API,
         )
     ).status_code == 401
-    await h.login("reset@example.org", OTHER_PASSWORD)
+    after = await h.login("reset@example.org", OTHER_PASSWORD)
+    events = await h.http.get("/api/auth/events", headers=bearer(after["access_token"]))
+    types = [event["type"] for event in events.json()["items"]]
+    assert "password_reset" in types
+    sign_ins = [e for e in events.json()["items"] if e["type"] == "login_succeeded"]
+    assert len(sign_ins) == 2
     spent = await h.http.post(
         "/api/auth/password/reset", json={"token": token, "new_password": THIRD_PASSWORD}
     )
