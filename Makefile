@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run serve test test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-auth run serve test test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -41,8 +41,8 @@ services:
 	@scripts/services.sh postgres redis chromium || echo "some services are missing: tests that need them are skipped (see the summary)"
 
 lint: $(VENV)/.synced
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
@@ -64,9 +64,13 @@ test-e2e: web/out/index.html $(VENV)/.synced
 	elif [ "$${CI:-}" = true ]; then echo "e2e: /usr/bin/chromium is missing (CI=true requires it)"; exit 1; \
 	else echo "SKIPPED e2e browser test: /usr/bin/chromium is not installed (run make test as root to install it)"; fi
 
+## bench-auth: login throughput against the argon2id limit, /me latency under a login flood
+bench-auth: $(VENV)/.synced
+	$(BIN)/python -m bench.auth --docs docs/benchmarks.md
+
 format: $(VENV)/.synced
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 clean:
 	rm -rf $(VENV) web/node_modules web/out web/.next

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from postwise.deps import SessionDep
+from postwise.instance.models import InstanceSetting
 from postwise.instance.service import set_setting
 from postwise.worker.queue import enqueue_job
 
@@ -56,4 +57,11 @@ async def write_setting(key: str, session: SessionDep, fail: bool = False) -> di
     enqueue_job(session, "system.heartbeat", origin=key)
     if fail:
         raise RuntimeError("fail after enqueue")
+    return {"key": key}
+
+
+@router.post("/settings/{key}/insert")
+async def insert_setting(key: str, session: SessionDep) -> dict[str, str]:
+    """Adds without flushing: a duplicate key only fails at commit, after the handler."""
+    session.add(InstanceSetting(key=key, value=1))
     return {"key": key}

@@ -58,3 +58,13 @@ async def test_request_session_reads_the_database(client: httpx.AsyncClient, app
     response = await client.get("/api/test/db")
     assert response.status_code == 200
     assert response.json() == {"value": 1}
+
+
+async def test_commit_happens_before_the_response(client: httpx.AsyncClient, app) -> None:
+    """A commit that fails must fail the request: the answer is never sent before the commit."""
+    app.include_router(router)
+    first = await client.post("/api/test/settings/unique-key/insert")
+    assert first.status_code == 200
+    duplicate = await client.post("/api/test/settings/unique-key/insert")
+    assert duplicate.status_code == 500
+    assert duplicate.json()["code"] == "internal_error"

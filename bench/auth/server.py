@@ -105,7 +105,7 @@ def server_environment(data_dir: Path, port: int) -> dict[str, str]:
 
 def migrate(env: dict[str, str], log_path: Path) -> None:
     with log_path.open("ab") as log:
-        result = subprocess.run(  # noqa: S603 (our own executable, fixed arguments)
+        result = subprocess.run(
             [_postwise_executable(), "migrate"],
             env=env,
             stdout=log,
@@ -146,7 +146,7 @@ def seed_users(data_dir: Path, emails: Sequence[str], password_hash: str) -> Non
 def running_server(data_dir: Path, env: dict[str, str], port: int) -> Iterator[RunningServer]:
     log_path = data_dir / "server.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 (our own executable, fixed arguments)
+        process = subprocess.Popen(
             [_postwise_executable(), "serve"],
             env=env,
             stdout=log,

@@ -25,7 +25,9 @@ class Services:
     metrics: Metrics
 
 
-def get_services(request: Request) -> Services:
+# The trivial dependencies are `async def` on purpose: FastAPI runs plain `def` ones in a thread
+# pool, a thread hop per request each (bench/auth saw it in the event loop's profile).
+async def get_services(request: Request) -> Services:
     services: Services = request.state.services
     return services
 
@@ -33,15 +35,15 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_store(services: ServicesDep) -> Store:
+async def get_store(services: ServicesDep) -> Store:
     return services.store
 
 
-def get_jobs(services: ServicesDep) -> JobQueue:
+async def get_jobs(services: ServicesDep) -> JobQueue:
     return services.jobs
 
 
@@ -54,4 +56,7 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit happens when the handler returns, before the response is sent.
+# With FastAPI's default ("request") it would run after the response went out, so a client could
+# hold a token for a session not yet saved, and a failed commit would still answer 200.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

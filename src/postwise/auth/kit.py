@@ -57,7 +57,7 @@ def build_auth_kit(settings: Settings, store: Store) -> AuthKit:
     )
 
 
-def get_auth_kit(request: Request) -> AuthKit:
+async def get_auth_kit(request: Request) -> AuthKit:
     kit: AuthKit = request.state.auth
     return kit
 

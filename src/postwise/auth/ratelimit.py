@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from dataclasses import dataclass
@@ -44,6 +45,45 @@ STRENGTH_IP = rule("strength-ip", "60/minute")
 FAILURES_ACCOUNT = rule("failures-account", "100/hour")
 
 
+class _SweepingMemoryStorage(MemoryStorage):
+    """limits' async MemoryStorage with a cheaper clean-up.
+
+    The library sweeps every key after every hit, with one thread hop per key: under a login
+    flood from many addresses that cost 1.5-3 ms of event loop per request (bench/auth). Expired
+    entries only waste memory (the moving window checks timestamps itself), so sweeping inline
+    at most every few seconds is enough. The override names the library's private method, so
+    a test pins the behaviour in case a release renames it.
+    """
+
+    SWEEP_INTERVAL = 5.0
+
+    def __init__(self) -> None:
+        self._last_sweep = 0.0
+        super().__init__()
+
+    async def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep >= self.SWEEP_INTERVAL:
+            self._last_sweep = now
+            self.sweep()
+
+    def sweep(self) -> None:
+        # No await inside: on one event loop this runs atomically, no locks needed.
+        now = time.time()
+        for key in list(self.events):
+            events = self.events[key]
+            # Newest first: everything from the first expired entry on has expired.
+            cutoff = bisect.bisect_left(events, -now, key=lambda event: -event.expiry)
+            del events[cutoff:]
+            if not events:
+                self.events.pop(key, None)
+                self.locks.pop(key, None)
+        for key in [key for key, at in self.expirations.items() if at <= now]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
+            self.locks.pop(key, None)
+
+
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         storage: Storage
@@ -54,7 +94,7 @@ class RateLimiter:
                 key_prefix=f"{settings.store_prefix}limits",
             )
         else:
-            storage = MemoryStorage()
+            storage = _SweepingMemoryStorage()
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
 
