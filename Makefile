@@ -36,9 +36,9 @@ web/node_modules/.package-lock.json: web/package-lock.json
 web/out/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
 
-## services: install (as root) or start PostgreSQL, Redis and Chromium for the tests
+## services: install (as root) or start PostgreSQL, Redis, Chromium and Dovecot for the tests
 services:
-	@scripts/services.sh postgres redis chromium || echo "some services are missing: tests that need them are skipped (see the summary)"
+	@scripts/services.sh postgres redis chromium dovecot || echo "some services are missing: tests that need them are skipped (see the summary)"
 
 lint: $(VENV)/.synced
 	$(BIN)/ruff check src tests bench

@@ -2,7 +2,7 @@
 # Make the system services the tests use available: install them with apt when running as root,
 # start them when they are installed but stopped. Without root, say what is missing; the tests
 # that need it are then skipped with one line each (or fail under CI=true).
-# Usage: scripts/services.sh [postgres] [redis] [chromium]
+# Usage: scripts/services.sh [postgres] [redis] [chromium] [dovecot] [mbsync]
 set -uo pipefail
 
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -67,8 +67,21 @@ ensure_chromium() {
   apt_install chromium
 }
 
+# The IMAP server of the sync tests; the tests run their own instance on free ports, so the
+# system service the package would start is left alone.
+ensure_dovecot() {
+  [ -x /usr/sbin/dovecot ] && return 0
+  apt_install dovecot-imapd
+}
+
+# mbsync (isync): the peer the sync benchmark measures against.
+ensure_mbsync() {
+  command -v mbsync >/dev/null && return 0
+  apt_install isync
+}
+
 status=0
-for service in "${@:-postgres redis chromium}"; do
+for service in "${@:-postgres redis chromium dovecot}"; do
   for name in $service; do
     "ensure_$name" || status=1
   done

@@ -27,6 +27,7 @@ from postwise.app import create_app
 from postwise.config import Settings
 from postwise.migrations.runner import upgrade_database
 from tests import services
+from tests.fixtures.dovecot import dovecot, dovecot_without_condstore  # noqa: F401
 
 BACKEND = os.environ.get("POSTWISE_TEST_BACKEND", "sqlite")
 TEST_SECRET = "test-secret-" + "x" * 40

@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
+from postwise.accounts.models import MailAccount
 from postwise.auth.models import (
     AuthSession,
     KnownDevice,
@@ -10,16 +11,23 @@ from postwise.auth.models import (
 )
 from postwise.db import Base
 from postwise.instance.models import InstanceSetting
+from postwise.mail.models import Attachment, Folder, Message, PendingChange, Thread
 from postwise.users.models import User
 
 __all__ = [
+    "Attachment",
     "AuthSession",
     "Base",
+    "Folder",
     "InstanceSetting",
     "KnownDevice",
+    "MailAccount",
+    "Message",
     "OneTimeToken",
+    "PendingChange",
     "RecoveryCode",
     "RefreshToken",
     "SecurityEvent",
+    "Thread",
     "User",
 ]

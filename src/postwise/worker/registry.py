@@ -27,6 +27,7 @@ JOB_MODULES: tuple[str, ...] = (
     "postwise.worker.tasks",
     "postwise.notify.tasks",
     "postwise.auth.tasks",
+    "postwise.sync.tasks",
 )
 
 

@@ -1,0 +1,12 @@
+"""Jobs of the sync engine."""
+
+from __future__ import annotations
+
+from postwise.sync import control
+from postwise.worker.registry import JobContext, job
+
+
+@job("sync.wake")
+async def wake(ctx: JobContext, *, account_id: str) -> None:
+    """Tell whichever supervisor holds (or may take) this mailbox to look at it now."""
+    await control.wake(ctx.store, account_id)
