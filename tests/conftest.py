@@ -93,6 +93,8 @@ def _settings(data_dir: Path, **overrides: object) -> Settings:
         "migrate_on_start": False,
         "log_level": "INFO",
         "log_format": "json",
+        # The sync engine runs only in the tests that are about it.
+        "sync_in_process": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -17,6 +17,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from taskiq import InMemoryBroker
 from taskiq.api import run_scheduler_task
 
+from postwise.accounts.imports import router as imports_router
+from postwise.accounts.router import router as accounts_router
 from postwise.auth.kit import AuthKit, build_auth_kit
 from postwise.auth.router import router as auth_router
 from postwise.config import Settings
@@ -33,6 +35,7 @@ from postwise.observability.middleware import (
     SecurityHeadersMiddleware,
 )
 from postwise.runtime import open_runtime
+from postwise.sync.runner import sync_engine
 from postwise.users.router import admin_router
 from postwise.users.router import router as users_router
 from postwise.web import WebApp, web_csp_sources
@@ -106,7 +109,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "started", env=settings.env.value, database=runtime.engine.url.get_backend_name()
             )
             try:
-                yield {"services": services, "auth": auth}
+                async with contextlib.AsyncExitStack() as stack:
+                    if settings.run_sync_in_process:
+                        # Embedded default: no worker process, so the API process syncs mail.
+                        await stack.enter_async_context(
+                            sync_engine(
+                                settings, sessionmaker=runtime.sessionmaker, store=runtime.store
+                            )
+                        )
+                    yield {"services": services, "auth": auth}
             finally:
                 auth.hasher.close()
                 if scheduler_task is not None:
@@ -129,6 +140,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(admin_router)
+    # Before the accounts router, so /api/accounts/import is never read as an account id.
+    app.include_router(imports_router)
+    app.include_router(accounts_router)
     app.include_router(notify_router)
     app.router.default = WebApp(settings.web_dir)
 

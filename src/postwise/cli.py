@@ -5,12 +5,35 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Annotated
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 
 from postwise.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from postwise.mail.blobs import BlobStore
+    from postwise.store import Store
+    from postwise.sync.demo import DemoResult
+    from postwise.sync.importers import ImportProgress, ProgressCallback
+
+
+@dataclass(frozen=True)
+class MailRuntime:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    blobs: BlobStore
+    executor: Executor | None
+    store: Store
+
 
 cli = typer.Typer(
     help="Postwise: a self-hosted AI email assistant.",
@@ -96,6 +119,204 @@ def openapi() -> None:
 
     schema = create_app(Settings(env="dev", log_level="WARNING")).openapi()
     sys.stdout.write(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- mail import and the demo mailbox ----------------------------------------------------------
+
+# A progress line every this many messages: often enough to see it move on a big Takeout file.
+PROGRESS_EVERY = 1000
+
+
+class _CommandError(Exception):
+    """A problem the user can fix, printed without a traceback (exit status 1)."""
+
+
+@asynccontextmanager
+async def _mail_runtime(settings: Settings) -> AsyncIterator[MailRuntime]:
+    """What the import loop needs, opened from Settings; refuses an unmigrated database."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    from postwise import db
+    from postwise.mail.blobs import BlobStore
+    from postwise.store import create_store
+    from postwise.sync.context import parse_pool
+
+    engine = db.create_engine(settings)
+    store = create_store(settings.redis_url, prefix=settings.store_prefix)
+    try:
+        try:
+            async with engine.connect() as connection:
+                ready = await connection.run_sync(lambda c: inspect(c).has_table("mail_accounts"))
+        except OperationalError as error:
+            raise _CommandError(f"cannot open the database: {error.orig}") from error
+        if not ready:
+            raise _CommandError("the database is not migrated: run `postwise migrate` first")
+        with parse_pool(settings) as executor:
+            yield MailRuntime(
+                sessionmaker=db.create_sessionmaker(engine),
+                blobs=BlobStore(settings.effective_blob_dir),
+                executor=executor,
+                store=store,
+            )
+    finally:
+        await store.close()
+        await engine.dispose()
+
+
+def _size(value: int) -> str:
+    return f"{value / 1_000_000:,.1f} MB"
+
+
+def _progress_printer() -> ProgressCallback:
+    shown: int | None = None
+
+    async def show(progress: ImportProgress) -> None:
+        nonlocal shown
+        finished = progress.bytes_read >= progress.bytes_total
+        if progress.messages == shown:
+            return  # the last batch and the end report the same figures
+        if progress.messages - (shown or 0) < PROGRESS_EVERY and not finished:
+            return
+        shown = progress.messages
+        percent = 100 * progress.bytes_read // max(progress.bytes_total, 1)
+        typer.echo(
+            f"  {progress.messages:>9,} messages  {_size(progress.bytes_read)} of "
+            f"{_size(progress.bytes_total)} ({percent}%)",
+            err=True,
+        )
+
+    return show
+
+
+async def _import(
+    settings: Settings, *, path: Path, user: str, folder: str | None, account_email: str | None
+) -> tuple[ImportProgress, str]:
+    from sqlalchemy import select
+
+    from postwise.sync.importers import (
+        IMPORT_ACCOUNT_EMAIL,
+        AccountConflictError,
+        NotMailError,
+        ensure_local_account,
+        import_messages,
+        open_source,
+    )
+    from postwise.users.models import User
+
+    try:
+        source = open_source(path, folder=folder)
+    except NotMailError as error:
+        raise _CommandError(str(error)) from error
+    async with _mail_runtime(settings) as runtime, runtime.sessionmaker() as db:
+        owner = await db.scalar(select(User).where(User.email == user.strip().lower()))
+        if owner is None:
+            raise _CommandError(f"no Postwise user with the email {user}")
+        email = account_email or IMPORT_ACCOUNT_EMAIL
+        try:
+            account = await ensure_local_account(db, user_id=owner.id, email=email)
+        except AccountConflictError as error:
+            raise _CommandError(f"{error} (choose one with --account-email)") from error
+        label = f"{account.display_name} <{account.email}>"
+        await db.commit()
+        typer.echo(f"Importing {source.kind} {path} into {label}", err=True)
+        progress = await import_messages(
+            runtime.sessionmaker,
+            account_id=account.id,
+            source=source,
+            blobs=runtime.blobs,
+            executor=runtime.executor,
+            on_progress=_progress_printer(),
+            store=runtime.store,
+        )
+    return progress, label
+
+
+@cli.command("import")
+def import_mail(
+    path: Annotated[Path, typer.Argument(help="An mbox file (Google Takeout too) or a Maildir.")],
+    user: Annotated[str, typer.Option(help="Email of the Postwise user who gets the mail.")],
+    folder: Annotated[
+        str | None,
+        typer.Option(help="Put every message in this folder [default: INBOX or Gmail labels]."),
+    ] = None,
+    account_email: Annotated[
+        str | None,
+        typer.Option(help="The local mailbox to fill (created if missing).", show_default=False),
+    ] = None,
+) -> None:
+    """Import mail from an mbox file or a Maildir into a local mailbox (re-runs skip what is
+    already there)."""
+    settings = _settings()
+    from postwise.observability.logging import configure_logging
+
+    configure_logging(settings)
+    started = time.monotonic()
+    try:
+        progress, label = asyncio.run(
+            _import(settings, path=path, user=user, folder=folder, account_email=account_email)
+        )
+    except _CommandError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    elapsed = time.monotonic() - started
+    typer.echo(
+        f"Imported {progress.imported:,} messages into {label} in {elapsed:,.1f} s: "
+        f"{progress.skipped:,} skipped as already there, {progress.errors:,} with errors."
+    )
+    for name, count in sorted(progress.folders.items()):
+        typer.echo(f"  {name}: {count:,}")
+
+
+@cli.command()
+def demo(
+    email: Annotated[str, typer.Option(help="The demo user's email.")] = "demo@postwise.local",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="POSTWISE_DEMO_PASSWORD",
+            help="Set this password [default: a random one when the user is created].",
+            show_default=False,
+        ),
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option(help="Build the demo mailbox again, with dates up to today.")
+    ] = False,
+) -> None:
+    """Create a demo user with a mailbox of realistic generated mail (running it again adds
+    nothing)."""
+    settings = _settings()
+    from postwise.observability.logging import configure_logging
+    from postwise.sync.demo import DemoError, create_demo
+
+    configure_logging(settings)
+
+    async def run() -> DemoResult:
+        async with _mail_runtime(settings) as runtime:
+            return await create_demo(
+                runtime.sessionmaker,
+                settings=settings,
+                blobs=runtime.blobs,
+                executor=runtime.executor,
+                email=email,
+                password=password,
+                reset=reset,
+            )
+
+    try:
+        result = asyncio.run(run())
+    except (_CommandError, DemoError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    progress = result.progress
+    typer.echo(f"Demo user:    {result.user_email}" + (" (created)" if result.user_created else ""))
+    if result.password is not None:
+        typer.echo(f"Password:     {result.password}  (shown once)")
+    typer.echo(
+        f"Demo mailbox: {progress.imported + progress.skipped} messages "
+        f"({progress.imported} new, {progress.skipped} already there)"
+    )
+    typer.echo(f"Sign in at {settings.public_url}")
 
 
 def main() -> None:

@@ -88,7 +88,48 @@ class Settings(BaseSettings):
     web_dir: Path = Field(default_factory=_default_web_dir)
     migrate_on_start: bool | None = None
 
-    @field_validator("cors_origins", "trusted_proxies", "secret_key_previous", mode="before")
+    # Connected mailboxes: connecting, and finding a provider's servers.
+    mail_connect_timeout: float = Field(default=15.0, gt=0)
+    # Extra CA certificates (PEM) trusted for IMAP/SMTP servers, e.g. a private server's own.
+    mail_ca_file: Path | None = None
+    # Servers not found in the built-in table are looked up in DNS (RFC 6186 SRV records) and
+    # in Thunderbird-style autoconfig documents at these addresses ({domain}, {email}).
+    autoconfig_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "https://autoconfig.{domain}/mail/config-v1.1.xml?emailaddress={email}",
+            "https://{domain}/.well-known/autoconfig/mail/config-v1.1.xml",
+        ]
+    )
+    # DNS servers for the SRV lookups (host or host:port); empty: the system's resolver.
+    dns_nameservers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    discovery_timeout: float = Field(default=5.0, gt=0)
+
+    # The sync engine.
+    # Run the engine inside the API process. Unset: yes when there is no Redis (the embedded
+    # default, which has no separate worker); with Redis, `postwise worker` runs it.
+    sync_in_process: bool | None = None
+    sync_batch_size: int = Field(default=250, ge=1, le=5000)
+    # Processes parsing MIME in parallel (0: one per core).
+    sync_parse_processes: int = Field(default=0, ge=0)
+    # A worker holds a mailbox for this long and renews it at a third of it; a dead worker's
+    # mailboxes are taken over once their lease has run out.
+    sync_lease_seconds: int = Field(default=60, ge=5)
+    # IDLE is re-issued before servers drop it (RFC 2177: 29 minutes at most).
+    sync_idle_seconds: int = Field(default=25 * 60, ge=5, le=29 * 60)
+    # How often folders other than the inbox are checked, and flags scanned on servers
+    # without CONDSTORE.
+    sync_poll_seconds: int = Field(default=120, ge=1)
+    # Where attachment and raw-message blobs live (default: <data_dir>/blobs).
+    blob_dir: Path | None = None
+
+    @field_validator(
+        "cors_origins",
+        "trusted_proxies",
+        "secret_key_previous",
+        "autoconfig_urls",
+        "dns_nameservers",
+        mode="before",
+    )
     @classmethod
     def _split_origins(cls, value: object) -> object:
         # A comma-separated env var reads more naturally than a JSON list.
@@ -137,6 +178,14 @@ class Settings(BaseSettings):
     @property
     def should_migrate_on_start(self) -> bool:
         return self.is_dev if self.migrate_on_start is None else self.migrate_on_start
+
+    @property
+    def effective_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def run_sync_in_process(self) -> bool:
+        return self.sync_in_process if self.sync_in_process is not None else not self.redis_url
 
     def previous_secrets(self) -> list[str]:
         return [secret.get_secret_value() for secret in self.secret_key_previous]

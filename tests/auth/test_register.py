@@ -181,3 +181,12 @@ async def test_resend_replaces_the_link_and_expiry_is_enforced(h: Harness, app_d
     async with app_db() as db:
         user = await db.scalar(select(User).where(User.email == "slow@example.org"))
         assert user is not None and user.email_verified_at is None
+
+
+async def test_a_demo_user_does_not_take_the_first_users_admin_role(h: Harness, app_db) -> None:
+    async with app_db() as db:
+        db.add(User(email="demo@postwise.local", password_hash="x", is_demo=True))
+        await db.commit()
+    await h.signup("ada@example.org")
+    tokens = await h.login("ada@example.org")
+    assert (await h.me(tokens["access_token"])).json()["is_admin"] is True

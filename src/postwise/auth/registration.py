@@ -43,7 +43,11 @@ async def register(
     strength = password_strength(password, [email, name])
     if not strength.acceptable:
         raise weak_password(strength)
-    first_user = not await db.scalar(select(func.count()).select_from(User))
+    # A demo user (`postwise demo`) does not make the instance taken: the first real
+    # person to register still becomes its admin.
+    first_user = not await db.scalar(
+        select(func.count()).select_from(User).where(User.is_demo.is_(False))
+    )
     if not first_user:
         await _check_registration_open(db, kit, email=email, invite_token=invite_token)
     # Hashed whether or not the address exists, so both paths take the same time.

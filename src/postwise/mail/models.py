@@ -94,6 +94,8 @@ class Message(Base):
         Index("ix_messages_folder_date", "folder_id", "received_at", "id"),
         Index("ix_messages_user_date", "user_id", "received_at", "id"),
         Index("ix_messages_account_msgid", "account_id", "message_id"),
+        # Threading looks up earlier replies to a new message's id.
+        Index("ix_messages_account_irt", "account_id", "in_reply_to"),
         Index("ix_messages_thread", "thread_id", "received_at"),
     )
 

@@ -28,6 +28,10 @@ class User(Base):
     totp_pending_secret: Mapped[str | None] = mapped_column(Text)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The `postwise demo` user: never counted as the instance's first (admin) user.
+    is_demo: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default="0"
+    )
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 
 import structlog
@@ -10,6 +11,7 @@ from taskiq.api import run_receiver_task, run_scheduler_task
 
 from postwise.config import Settings
 from postwise.runtime import open_runtime
+from postwise.sync.runner import sync_engine
 from postwise.worker.broker import build_scheduler
 
 log = structlog.get_logger(__name__)
@@ -31,7 +33,15 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    async with open_runtime(settings, strict=True) as runtime:
+    async with (
+        open_runtime(settings, strict=True) as runtime,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        if not settings.run_sync_in_process:
+            # With Redis, the API processes leave mail sync to the workers.
+            await stack.enter_async_context(
+                sync_engine(settings, sessionmaker=runtime.sessionmaker, store=runtime.store)
+            )
         broker = runtime.broker
         receiver = asyncio.create_task(
             run_receiver_task(broker, max_async_tasks=concurrency, run_startup=False)

@@ -1,0 +1,95 @@
+"""/api/accounts: the signed-in user's connected mailboxes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from postwise.accounts import service
+from postwise.accounts.deps import OwnedAccount
+from postwise.accounts.schemas import (
+    AccountCreate,
+    AccountList,
+    AccountOut,
+    AccountUpdate,
+    SyncQueued,
+)
+from postwise.auth.deps import CurrentUser
+from postwise.auth.kit import AuthKitDep
+from postwise.deps import SessionDep
+from postwise.kit.errors import problem_responses
+
+router = APIRouter(prefix="/api/accounts", tags=["accounts"], responses=problem_responses(401, 422))
+
+
+@router.get("", response_model=AccountList)
+async def list_accounts(user: CurrentUser, db: SessionDep) -> AccountList:
+    return await service.list_accounts(db, user)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AccountOut,
+    responses=problem_responses(409, 429),
+    summary="Connect a mailbox",
+    description="Finds the servers when they are not given (built-in table, DNS SRV, "
+    "autoconfig), signs in to IMAP and SMTP, and only then saves the account. A failed "
+    "sign-in answers 422 with `code` (auth_failed, host_unreachable, tls_error, timeout, "
+    "not_imap, not_smtp) and `server` (imap or smtp).",
+)
+async def create_account(
+    body: AccountCreate,
+    response: Response,
+    user: CurrentUser,
+    db: SessionDep,
+    kit: AuthKitDep,
+) -> AccountOut:
+    account = await service.create_account(db, user=user, body=body, kit=kit)
+    response.headers["Location"] = f"{router.prefix}/{account.id}"
+    return await service.account_out(db, account)
+
+
+@router.get("/{account_id}", response_model=AccountOut, responses=problem_responses(404))
+async def get_account(account: OwnedAccount, db: SessionDep) -> AccountOut:
+    return await service.account_out(db, account)
+
+
+@router.patch(
+    "/{account_id}",
+    response_model=AccountOut,
+    responses=problem_responses(404, 409, 429),
+    description="A change to the servers, user name or password is tested first; when the "
+    "test fails (422, same codes as connecting) nothing changes.",
+)
+async def update_account(
+    body: AccountUpdate,
+    account: OwnedAccount,
+    db: SessionDep,
+    kit: AuthKitDep,
+) -> AccountOut:
+    await service.update_account(db, account=account, changes=body, kit=kit)
+    return await service.account_out(db, account)
+
+
+@router.delete(
+    "/{account_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(404),
+    description="Removes the mailbox and its local copy of the mail; the mail on the server "
+    "is not touched.",
+)
+async def delete_account(account: OwnedAccount, db: SessionDep) -> Response:
+    await service.delete_account(db, account)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{account_id}/sync",
+    status_code=202,
+    response_model=SyncQueued,
+    responses=problem_responses(404, 409),
+)
+async def sync_account(account: OwnedAccount, db: SessionDep) -> SyncQueued:
+    service.sync_now(db, account)
+    return SyncQueued()

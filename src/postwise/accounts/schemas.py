@@ -1,0 +1,144 @@
+"""Connected mailboxes over the API. No model here carries the password back out."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from postwise.accounts.models import AccountKind, Security, SyncState
+
+# One DNS label: letters, digits, hyphens inside (and underscores, which some internal names
+# carry). Checked label by label, so nothing can smuggle a path, a port or whitespace in.
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+def _normalise_host(value: str) -> str:
+    host = value.strip().lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        # Internationalised names travel as their ASCII (punycode) form.
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise ValueError("not a valid host name or IP address") from error
+    labels = host.split(".")
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError("not a valid host name or IP address")
+    return host
+
+
+_NOT_IN_LOCAL = frozenset(' \t\r\n"<>(),;:[]\\')
+
+
+def _normalise_email(value: str) -> str:
+    """Lower-cased, one spelling per mailbox ("Ada@Example.com" is "ada@example.com").
+
+    Not email_validator: it refuses special-use domains (.local, .test, localhost), and a
+    private mail server on the local network is exactly what a self-hoster may connect.
+    """
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or len(local) > 64 or any(c in _NOT_IN_LOCAL for c in local):
+        raise ValueError("not a valid email address")
+    no_domain = ValueError("not a valid email address: the part after the @ is no domain name")
+    try:
+        domain = _normalise_host(domain)
+    except ValueError:
+        raise no_domain from None
+    if _is_ip(domain):
+        raise no_domain
+    return f"{local.lower()}@{domain}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+Email = Annotated[str, Field(max_length=320), AfterValidator(_normalise_email)]
+Host = Annotated[str, Field(max_length=255), AfterValidator(_normalise_host)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+# What the user types for their mailbox: any non-empty string, never judged or trimmed.
+MailPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+Username = Annotated[str, Field(min_length=1, max_length=320)]
+WindowDays = Annotated[int, Field(ge=1, le=3650)]
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    username: Username | None = None
+    password: MailPassword
+    display_name: str = Field(default="", max_length=200)
+    imap_host: Host | None = None
+    imap_port: Port | None = None
+    imap_security: Security | None = None
+    smtp_host: Host | None = None
+    smtp_port: Port | None = None
+    smtp_security: Security | None = None
+    sync_window_days: WindowDays = 90
+
+
+class AccountUpdate(BaseModel):
+    """Only the fields sent change; null means "leave as it is"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=200)
+    username: Username | None = None
+    password: MailPassword | None = None
+    imap_host: Host | None = None
+    imap_port: Port | None = None
+    imap_security: Security | None = None
+    smtp_host: Host | None = None
+    smtp_port: Port | None = None
+    smtp_security: Security | None = None
+    sync_window_days: WindowDays | None = None
+
+
+class AccountCounts(BaseModel):
+    folders: int
+    messages: int
+    unread: int
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    kind: AccountKind
+    email: str
+    display_name: str
+    username: str
+    imap_host: str
+    imap_port: int
+    imap_security: Security
+    smtp_host: str
+    smtp_port: int
+    smtp_security: Security
+    sync_window_days: int
+    sync_state: SyncState
+    last_error: str | None
+    last_error_code: str | None
+    last_synced_at: datetime | None
+    created_at: datetime
+    is_demo: bool
+    counts: AccountCounts
+
+
+class AccountList(BaseModel):
+    items: list[AccountOut]
+
+
+class SyncQueued(BaseModel):
+    status: Literal["queued"] = "queued"

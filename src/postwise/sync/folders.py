@@ -1,0 +1,332 @@
+"""Syncing one folder: UIDVALIDITY, new mail, the windowed first pass and backfill, flags, expunges.
+
+A folder's progress lives in its row: every UID at or above `uidnext` is unseen, every UID in
+[backfill_uid, uidnext) has been handled, UIDs below `backfill_uid` are still to fetch (newest
+first). Progress is committed in the same transaction as the messages it covers, so a worker
+killed at any point resumes exactly where the database says, without duplicates or gaps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postwise.db import utcnow
+from postwise.mail.models import Folder, Message
+from postwise.sync.context import SyncContext
+from postwise.sync.events import EventType, announce
+from postwise.sync.imap import FetchedMessage, FlagState, FolderStatus, ImapSession
+from postwise.sync.ingest import IncomingMessage, flag_columns, refresh_folder_counts, store_batch
+from postwise.sync.threading import refresh_threads
+
+log = structlog.get_logger(__name__)
+
+# The first batch of a folder is small so the newest mail shows within a second or two.
+FIRST_BATCH = 50
+
+
+def _incoming(fetched: FetchedMessage) -> IncomingMessage:
+    return IncomingMessage(
+        uid=fetched.uid,
+        raw=fetched.raw,
+        flags=fetched.flags,
+        internal_date=fetched.internal_date,
+        modseq=fetched.modseq,
+        gm_msgid=fetched.gm_msgid,
+        gm_thrid=fetched.gm_thrid,
+    )
+
+
+class FolderSync:
+    def __init__(self, ctx: SyncContext, imap: ImapSession, folder_id: uuid.UUID) -> None:
+        self.ctx = ctx
+        self.imap = imap
+        self.folder_id = folder_id
+        self.batch = ctx.settings.sync_batch_size
+
+    async def _load(self) -> Folder:
+        async with self.ctx.sessionmaker() as db:
+            folder = await db.get(Folder, self.folder_id)
+            if folder is None:
+                raise LookupError(f"folder {self.folder_id} is gone")
+            db.expunge(folder)
+            return folder
+
+    async def select(self) -> FolderStatus:
+        folder = await self._load()
+        return await asyncio.to_thread(self.imap.select, folder.name)
+
+    # --- UIDVALIDITY and the start of a folder --------------------------------------------------
+
+    async def prepare(self, status: FolderStatus) -> Folder:
+        """First sight of the folder, or a UIDVALIDITY change: every old UID is meaningless, so
+        the folder's local copy is dropped and it starts again from the top."""
+        async with self.ctx.sessionmaker() as db:
+            folder = await db.get(Folder, self.folder_id)
+            assert folder is not None
+            if folder.uidvalidity != status.uidvalidity:
+                if folder.uidvalidity is not None:
+                    log.warning(
+                        "uidvalidity_changed",
+                        folder=folder.name,
+                        old=folder.uidvalidity,
+                        new=status.uidvalidity,
+                    )
+                    await self._drop_local(db, folder)
+                folder.uidvalidity = status.uidvalidity
+                folder.uidnext = status.uidnext
+                folder.backfill_uid = status.uidnext
+                folder.highestmodseq = status.highestmodseq
+                await refresh_folder_counts(db, folder)
+                await db.commit()
+            db.expunge(folder)
+            return folder
+
+    async def _drop_local(self, db: AsyncSession, folder: Folder) -> None:
+        threads = set(
+            (
+                await db.scalars(
+                    select(Message.thread_id).where(Message.folder_id == folder.id).distinct()
+                )
+            ).all()
+        )
+        await db.execute(delete(Message).where(Message.folder_id == folder.id))
+        await refresh_threads(db, {t for t in threads if t is not None})
+
+    # --- fetching ---------------------------------------------------------------------------
+
+    async def _store(self, uids: Sequence[int], progress: dict[str, int]) -> int:
+        """Fetch, parse and store `uids`; commit them with `progress` (Folder columns)."""
+        fetched = await asyncio.to_thread(self.imap.fetch, uids) if uids else []
+        async with self.ctx.sessionmaker() as db:
+            folder = await db.get(Folder, self.folder_id)
+            assert folder is not None
+            stored = await store_batch(
+                db,
+                folder=folder,
+                incoming=[_incoming(f) for f in fetched],
+                blobs=self.ctx.blobs,
+                executor=self.ctx.executor,
+            )
+            for column, value in progress.items():
+                setattr(folder, column, value)
+            folder.last_synced_at = utcnow()
+            counts = {"folder_id": str(folder.id), "total": 0, "unread": 0}
+            await db.commit()
+            counts.update(total=folder.total_count, unread=folder.unread_count)
+            user_id, account_id = folder.user_id, folder.account_id
+        if stored.message_ids:
+            await announce(
+                self.ctx.store,
+                user_id,
+                EventType.MESSAGE_CREATED,
+                {
+                    "account_id": str(account_id),
+                    "folder_id": str(self.folder_id),
+                    "message_ids": stored.message_ids,
+                },
+            )
+            await announce(
+                self.ctx.store,
+                user_id,
+                EventType.THREAD_UPDATED,
+                {"thread_ids": sorted(str(t) for t in stored.thread_ids)},
+            )
+        await announce(self.ctx.store, user_id, EventType.FOLDER_COUNTS, counts)
+        return len(stored.message_ids)
+
+    async def fetch_new(self, folder: Folder, status: FolderStatus) -> int:
+        """Mail that arrived since the last look, oldest first (each batch moves `uidnext`)."""
+        if status.uidnext <= folder.uidnext:
+            return 0
+        uids = await asyncio.to_thread(self.imap.uids_from, folder.uidnext)
+        count = 0
+        for start in range(0, len(uids), self.batch):
+            chunk = uids[start : start + self.batch]
+            count += await self._store(chunk, {"uidnext": chunk[-1] + 1})
+        await self._set(uidnext=max(status.uidnext, folder.uidnext))
+        return count
+
+    async def fetch_down(
+        self,
+        folder: Folder,
+        *,
+        floor: int,
+        first_small: bool,
+        preempt: Callable[[], bool] | None = None,
+    ) -> int:
+        """Walk down from `backfill_uid` to `floor`, newest first. `preempt` is asked between
+        batches: new mail or a user's action waits for at most one batch of backfill."""
+        top = folder.backfill_uid if folder.backfill_uid is not None else folder.uidnext
+        floor = max(floor, 1)
+        if top <= floor:
+            return 0
+        uids = await asyncio.to_thread(self.imap.uids_from, floor, top - 1)
+        uids.reverse()
+        count = 0
+        size = FIRST_BATCH if first_small else self.batch
+        position = 0
+        while position < len(uids):
+            if preempt is not None and preempt():
+                return count
+            chunk = uids[position : position + size]
+            position += len(chunk)
+            count += await self._store(chunk, {"backfill_uid": chunk[-1]})
+            size = self.batch
+        await self._set(backfill_uid=floor)
+        return count
+
+    async def window_floor(self, days: int) -> int | None:
+        """The lowest UID of mail received in the last `days` days (None: no such mail)."""
+        since = (utcnow() - timedelta(days=days)).date()
+        uids = await asyncio.to_thread(self.imap.uids_since, since)
+        return uids[0] if uids else None
+
+    async def _set(self, **values: int | None) -> None:
+        async with self.ctx.sessionmaker() as db:
+            await db.execute(update(Folder).where(Folder.id == self.folder_id).values(**values))
+            await db.commit()
+
+    # --- flags and expunges -----------------------------------------------------------------
+
+    async def sync_flags(self, folder: Folder, status: FolderStatus, *, full: bool) -> int:
+        """CONDSTORE: only what changed since the last HIGHESTMODSEQ; otherwise a full scan of
+        the handled range, which the caller schedules less often."""
+        low = folder.backfill_uid or 1
+        high = folder.uidnext - 1
+        if high < low:
+            return 0
+        if self.imap.condstore and status.highestmodseq is not None:
+            if folder.highestmodseq is not None and status.highestmodseq <= folder.highestmodseq:
+                return 0
+            states = await asyncio.to_thread(
+                self.imap.flags, low, high, changed_since=folder.highestmodseq or 0
+            )
+        elif full:
+            states = await asyncio.to_thread(self.imap.flags, low, high)
+        else:
+            return 0
+        changed = await self._apply_flags(folder, states)
+        await self._set(highestmodseq=status.highestmodseq)
+        return changed
+
+    async def _apply_flags(self, folder: Folder, states: Sequence[FlagState]) -> int:
+        if not states:
+            return 0
+        by_uid = {s.uid: s for s in states}
+        async with self.ctx.sessionmaker() as db:
+            rows = (
+                await db.execute(
+                    select(
+                        Message.id,
+                        Message.uid,
+                        Message.thread_id,
+                        Message.is_read,
+                        Message.is_starred,
+                        Message.is_answered,
+                        Message.is_draft,
+                        Message.keywords,
+                    ).where(
+                        Message.folder_id == folder.id,
+                        Message.uidvalidity == folder.uidvalidity,
+                        Message.uid.in_(list(by_uid)),
+                    )
+                )
+            ).all()
+            changed_ids: list[int] = []
+            threads: set[uuid.UUID] = set()
+            for row in rows:
+                wanted = flag_columns(by_uid[row.uid].flags)
+                current = {
+                    "is_read": row.is_read,
+                    "is_starred": row.is_starred,
+                    "is_answered": row.is_answered,
+                    "is_draft": row.is_draft,
+                    "keywords": sorted(row.keywords or []),
+                }
+                if wanted == current:
+                    continue
+                await db.execute(
+                    update(Message)
+                    .where(Message.id == row.id)
+                    .values(modseq=by_uid[row.uid].modseq, **wanted)
+                )
+                changed_ids.append(row.id)
+                if row.thread_id is not None:
+                    threads.add(row.thread_id)
+            if changed_ids:
+                await refresh_threads(db, threads)
+                live = await db.get(Folder, folder.id)
+                assert live is not None
+                await refresh_folder_counts(db, live)
+            await db.commit()
+        if changed_ids:
+            await announce(
+                self.ctx.store,
+                folder.user_id,
+                EventType.MESSAGE_UPDATED,
+                {"folder_id": str(folder.id), "message_ids": changed_ids},
+            )
+        return len(changed_ids)
+
+    async def sync_expunges(self, folder: Folder, status: FolderStatus) -> int:
+        """Messages gone from the server go here too. When the folder is fully fetched and the
+        counts agree, nothing can have gone (new mail was fetched first), and the UID list is
+        not asked for."""
+        low = folder.backfill_uid or 1
+        async with self.ctx.sessionmaker() as db:
+            local = set(
+                (
+                    await db.scalars(
+                        select(Message.uid).where(
+                            Message.folder_id == folder.id,
+                            Message.uidvalidity == folder.uidvalidity,
+                            Message.uid >= low,
+                        )
+                    )
+                ).all()
+            )
+        if low <= 1 and len(local) == status.exists:
+            return 0
+        server = set(await asyncio.to_thread(self.imap.uids_from, low, folder.uidnext - 1))
+        gone = local - server
+        if gone:
+            await self._delete_uids(folder, gone)
+        return len(gone)
+
+    async def _delete_uids(self, folder: Folder, uids: set[int]) -> None:
+        async with self.ctx.sessionmaker() as db:
+            rows = (
+                await db.execute(
+                    select(Message.id, Message.thread_id).where(
+                        Message.folder_id == folder.id,
+                        Message.uidvalidity == folder.uidvalidity,
+                        Message.uid.in_(list(uids)),
+                    )
+                )
+            ).all()
+            await db.execute(delete(Message).where(Message.id.in_([r.id for r in rows])))
+            await refresh_threads(db, {r.thread_id for r in rows if r.thread_id is not None})
+            live = await db.get(Folder, folder.id)
+            assert live is not None
+            await refresh_folder_counts(db, live)
+            await db.commit()
+            total, unread = live.total_count, live.unread_count
+        await announce(
+            self.ctx.store,
+            folder.user_id,
+            EventType.MESSAGE_DELETED,
+            {"folder_id": str(folder.id), "message_ids": [r.id for r in rows]},
+        )
+        await announce(
+            self.ctx.store,
+            folder.user_id,
+            EventType.FOLDER_COUNTS,
+            {"folder_id": str(folder.id), "total": total, "unread": unread},
+        )

@@ -1,0 +1,43 @@
+"""Starting and stopping the sync engine inside a process (API lifespan or `postwise worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from postwise.config import Settings
+from postwise.store import Store
+from postwise.sync.context import build_sync_context, parse_pool
+from postwise.sync.supervisor import Supervisor
+
+log = structlog.get_logger(__name__)
+STOP_TIMEOUT_S = 15.0
+
+
+@asynccontextmanager
+async def sync_engine(
+    settings: Settings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: Store,
+    worker_id: str | None = None,
+) -> AsyncIterator[Supervisor]:
+    with parse_pool(settings) as executor:
+        ctx = build_sync_context(
+            settings, sessionmaker=sessionmaker, store=store, executor=executor
+        )
+        supervisor = Supervisor(ctx, worker_id=worker_id)
+        task = asyncio.create_task(supervisor.run())
+        log.info("sync_engine_started", worker=supervisor.worker_id)
+        try:
+            yield supervisor
+        finally:
+            task.cancel()
+            _, lingering = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+            if lingering:
+                log.warning("sync_engine_stop_timeout")
+            log.info("sync_engine_stopped", worker=supervisor.worker_id)

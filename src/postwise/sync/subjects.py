@@ -1,0 +1,140 @@
+"""Base subjects and the subject fallback of conversation threading.
+
+`subject_key` is the JWZ / RFC 5256 base subject: reply and forward prefixes in the languages
+mail clients actually emit, counters ("Re[2]:"), mailing-list tags ("[dev]") and "(fwd)"
+trailers removed, whitespace collapsed, case folded.
+
+`subject_links` decides which conversations join on subject alone. It is shared by the
+in-memory JWZ threader and the database assignment so both give the same answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Generic, TypeVar
+
+# A subject-only reply joins a conversation only if it is this close to one of its messages:
+# "Re: Lunch?" should not glue together lunches months apart.
+SUBJECT_WINDOW = timedelta(days=30)
+
+# Compared after NFKC (which folds the full-width colon U+FF1A into ":") and case-insensitively.
+# Single letters ("R:", "I:") are the Italian short forms; they only count before a colon.
+_REPLY_WORDS = (
+    "re|aw|antw|antwort|sv|vs|odp|ynt|r|ris|res|rif|r[ée]f|r[ée]p|vá|atb"
+    "|απ|σχετ|回复|答复|回覆|返信|답장"
+)
+_FORWARD_WORDS = (
+    "fwd|fw|wg|tr|doorst|pd|i|enc|rv|vb|vl|ilt|i̇lt|İlt|πρθ|továbbítás|转发|轉寄|転送|전달"
+)
+_PREFIX = re.compile(
+    rf"(?:{_REPLY_WORDS}|{_FORWARD_WORDS})\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*:\s*",
+    re.IGNORECASE,
+)
+_LIST_TAG = re.compile(r"\[[^\[\]]*\]\s*")
+_FWD_TRAILER = re.compile(r"\s*\(fwd\)$", re.IGNORECASE)
+_FWD_WRAPPER = re.compile(r"\[fwd:\s*(.*)\]$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def _base_subject(subject: str) -> tuple[str, bool]:
+    """(base subject, whether a reply/forward marker was removed), per RFC 5256 section 2.1."""
+    text = " ".join(unicodedata.normalize("NFKC", subject).split())
+    marked = False
+    while True:
+        if match := _FWD_TRAILER.search(text):
+            text, marked = text[: match.start()], True
+        elif match := _PREFIX.match(text):
+            text, marked = text[match.end() :], True
+        elif (match := _LIST_TAG.match(text)) and text[match.end() :]:
+            # A tag alone ("[dev]") is the whole subject and stays.
+            text = text[match.end() :]
+        elif match := _FWD_WRAPPER.match(text):
+            text, marked = match.group(1).strip(), True
+        else:
+            return text.casefold(), marked
+
+
+def subject_key(subject: str) -> str:
+    """The base subject, case-folded: equal keys mean "the same topic" to the fallback."""
+    return _base_subject(subject)[0]
+
+
+def is_reply_or_forward(subject: str) -> bool:
+    """Whether the subject carries at least one reply or forward marker."""
+    return _base_subject(subject)[1]
+
+
+G = TypeVar("G", bound=Hashable)
+
+
+@dataclass(slots=True)
+class SubjectGroup(Generic[G]):
+    """One conversation as the subject fallback sees it."""
+
+    gid: G
+    first: datetime
+    last: datetime
+    # The subject of its earliest message: that message decides the conversation's topic
+    # and whether it starts with a reply (its beginning is missing) or an original.
+    subject: str
+    # Dates of its replies that carry no In-Reply-To/References at all: the only messages
+    # whose place is known from the subject alone.
+    subject_only_replies: Sequence[datetime]
+    # Whether it holds a message being threaded now; settled conversations never merge with
+    # each other, so old decisions stay put.
+    fresh: bool = True
+
+
+def subject_links(groups: Iterable[SubjectGroup[G]]) -> list[tuple[G, G]]:
+    """Pairs of conversations to merge on subject (JWZ step 5, made stricter).
+
+    JWZ also merges two originals that share a subject, and replies whose parents are merely
+    missing; both glue unrelated mail ("Weekly report", "Re: Lunch") together. Here only a
+    conversation that begins with a subject-only reply joins: preferably the nearest original
+    with the same base subject within SUBJECT_WINDOW, otherwise the nearest conversation that
+    also begins with a reply.
+    """
+    by_key: defaultdict[str, list[SubjectGroup[G]]] = defaultdict(list)
+    for group in groups:
+        key = subject_key(group.subject)
+        if key:
+            by_key[key].append(group)
+    links: list[tuple[G, G]] = []
+    for same in by_key.values():
+        originals = [g for g in same if not is_reply_or_forward(g.subject)]
+        replies = [g for g in same if is_reply_or_forward(g.subject)]
+        joiners = sorted((g for g in replies if g.subject_only_replies), key=lambda g: g.first)
+        for joiner in joiners:
+            others = [g for g in replies if g is not joiner]
+            target = _nearest(joiner, originals) or _nearest(joiner, others)
+            if target is not None:
+                links.append((joiner.gid, target.gid))
+    return links
+
+
+def _nearest(joiner: SubjectGroup[G], candidates: list[SubjectGroup[G]]) -> SubjectGroup[G] | None:
+    best: tuple[timedelta, float] | None = None
+    found: SubjectGroup[G] | None = None
+    for candidate in candidates:
+        if not (joiner.fresh or candidate.fresh):
+            continue
+        gap = min(_gap(day, candidate.first, candidate.last) for day in joiner.subject_only_replies)
+        # Ties go to the most recent conversation: the one a reply most likely answers.
+        rank = (gap, -candidate.last.timestamp())
+        if gap <= SUBJECT_WINDOW and (best is None or rank < best):
+            best, found = rank, candidate
+    return found
+
+
+def _gap(moment: datetime, first: datetime, last: datetime) -> timedelta:
+    if moment < first:
+        return first - moment
+    if moment > last:
+        return moment - last
+    return timedelta(0)

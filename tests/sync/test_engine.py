@@ -1,0 +1,199 @@
+"""The sync engine against a real Dovecot: initial sync, push, flags, expunges, UIDVALIDITY."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from postwise.accounts.models import SyncState
+from postwise.mail.models import Folder, Message, Thread
+from postwise.sync.context import SyncContext
+from tests.fixtures.dovecot import Dovecot
+from tests.sync.conftest import (
+    Mailbox,
+    add_mailbox,
+    days_ago,
+    make_message,
+    open_sync_context,
+    wait_for,
+)
+
+
+async def _idle(mailbox: Mailbox) -> bool:
+    account = await mailbox.account()
+    return account.sync_state == SyncState.IDLE and account.last_synced_at is not None
+
+
+async def test_initial_sync_is_exact(mailbox: Mailbox) -> None:
+    expected: dict[str, dict[str, tuple[bool, bool]]] = {"INBOX": {}, "Sent": {}, "Projects": {}}
+    imap = mailbox.server.client(mailbox.username)
+    imap.create_folder("Projects")
+    imap.logout()
+    for n in range(60):
+        folder = "INBOX" if n < 40 else ("Sent" if n < 50 else "Projects")
+        flags = tuple(f for f, on in (("\\Seen", n % 3 == 0), ("\\Flagged", n % 7 == 0)) if on)
+        raw, msgid = make_message(n, when=days_ago(n))
+        mailbox.append(raw, folder=folder, flags=flags, when=days_ago(n))
+        expected[folder][msgid] = (n % 3 == 0, n % 7 == 0)
+
+    async with mailbox.syncing():
+        await wait_for(lambda: _idle(mailbox))
+
+    for folder_name, wanted in expected.items():
+        rows = await mailbox.messages(folder_name)
+        got = {m.message_id: (m.is_read, m.is_starred) for m in rows}
+        assert got == wanted, folder_name
+        assert len({m.uid for m in rows}) == len(rows)
+        assert all(m.thread_id is not None for m in rows)
+    async with mailbox.ctx.sessionmaker() as db:
+        folders = {
+            f.name: f
+            for f in (await db.scalars(select(Folder))).all()
+            if f.account_id == mailbox.account_id
+        }
+    assert folders["INBOX"].role == "inbox"
+    assert folders["Sent"].role == "sent"
+    assert folders["Trash"].role == "trash"
+    assert folders["Projects"].role is None
+    assert folders["INBOX"].total_count == 40
+    assert folders["INBOX"].unread_count == sum(1 for r, _ in expected["INBOX"].values() if not r)
+
+
+async def test_window_first_then_backfill_of_older_mail(
+    sync_context: SyncContext, dovecot: Dovecot
+) -> None:
+    mailbox = await add_mailbox(sync_context, dovecot, window_days=30)
+    for n in range(30):
+        age = 200 - n if n < 20 else n  # 20 old messages, 10 recent ones
+        raw, _ = make_message(n, when=days_ago(age))
+        mailbox.append(raw, when=days_ago(age))
+    async with mailbox.syncing():
+        await wait_for(lambda: _idle(mailbox))
+        await wait_for(lambda: _count_is(mailbox, 30))
+    rows = await mailbox.messages("INBOX")
+    assert sorted(m.uid for m in rows) == list(range(1, 31))
+
+
+async def _count_is(mailbox: Mailbox, expected: int, folder: str | None = None) -> bool:
+    return await mailbox.count(folder) == expected
+
+
+async def test_new_mail_arrives_through_idle_within_two_seconds(mailbox: Mailbox) -> None:
+    raw, _ = make_message(1)
+    mailbox.append(raw)
+    async with mailbox.syncing():
+        await wait_for(lambda: _idle(mailbox))
+        await asyncio.sleep(0.3)  # the IDLE connection is up
+        raw, msgid = make_message(2)
+        await asyncio.to_thread(mailbox.append, raw)
+        took = await wait_for(lambda: _count_is(mailbox, 2), timeout=5)
+    assert took < 2.0, f"new mail took {took:.2f} s"
+    assert msgid in {m.message_id for m in await mailbox.messages("INBOX")}
+
+
+async def _flags_and_expunge(mailbox: Mailbox) -> None:
+    for n in range(3):
+        raw, _ = make_message(n)
+        mailbox.append(raw)
+    async with mailbox.syncing():
+        await wait_for(lambda: _idle(mailbox))
+        imap = mailbox.server.client(mailbox.username)
+        imap.select_folder("INBOX")
+        imap.add_flags([1], ["\\Seen"])
+        imap.add_flags([2], ["\\Flagged", "$Important"])
+        imap.delete_messages([3])
+        imap.expunge()
+        imap.logout()
+
+        async def reflected() -> bool:
+            rows = {m.uid: m for m in await mailbox.messages("INBOX")}
+            return (
+                set(rows) == {1, 2}
+                and rows[1].is_read
+                and rows[2].is_starred
+                and "$Important" in rows[2].keywords
+            )
+
+        await wait_for(reflected, timeout=10)
+    async with mailbox.ctx.sessionmaker() as db:
+        inbox = await db.scalar(
+            select(Folder).where(Folder.account_id == mailbox.account_id, Folder.name == "INBOX")
+        )
+        assert inbox is not None and inbox.total_count == 2 and inbox.unread_count == 1
+
+
+async def test_flags_and_expunges_by_another_client_arrive(mailbox: Mailbox) -> None:
+    await _flags_and_expunge(mailbox)
+
+
+async def test_flags_are_scanned_where_the_server_lacks_condstore(
+    make_settings, dovecot_without_condstore: Dovecot
+) -> None:
+    async with open_sync_context(make_settings(sync_poll_seconds=1)) as ctx:
+        mailbox = await add_mailbox(ctx, dovecot_without_condstore)
+        await _flags_and_expunge(mailbox)
+
+
+async def test_uidvalidity_change_resyncs_the_folder(mailbox: Mailbox) -> None:
+    imap = mailbox.server.client(mailbox.username)
+    imap.create_folder("Projects")
+    imap.logout()
+    for n in range(3):
+        mailbox.append(make_message(n)[0], folder="Projects")
+    async with mailbox.syncing() as loop:
+        await wait_for(lambda: _count_is(mailbox, 3, "Projects"))
+        old = {m.message_id for m in await mailbox.messages("Projects")}
+        imap = mailbox.server.client(mailbox.username)
+        imap.rename_folder("Projects", "Projects-old")
+        imap.create_folder("Projects")
+        imap.logout()
+        fresh: set[str] = set()
+        for n in range(2):
+            raw, msgid = make_message(100 + n)
+            mailbox.append(raw, folder="Projects")
+            fresh.add(msgid)
+        loop.signals.wake()
+
+        async def replaced() -> bool:
+            rows = await mailbox.messages("Projects")
+            return {m.message_id for m in rows} == fresh
+
+        await wait_for(replaced)
+        await wait_for(lambda: _count_is(mailbox, 3, "Projects-old"))
+    assert not old & fresh
+
+
+async def test_threads_are_built_as_mail_arrives(mailbox: Mailbox) -> None:
+    first, first_id = make_message(1, subject="Lunch on Friday?")
+    reply, _ = make_message(2, subject="Re: Lunch on Friday?", reply_to=first_id)
+    mailbox.append(first)
+    async with mailbox.syncing():
+        await wait_for(lambda: _count_is(mailbox, 1))
+        mailbox.append(reply)
+        await wait_for(lambda: _count_is(mailbox, 2))
+    rows = await mailbox.messages("INBOX")
+    assert rows[0].thread_id == rows[1].thread_id is not None
+    async with mailbox.ctx.sessionmaker() as db:
+        thread = await db.get(Thread, rows[0].thread_id)
+        assert thread is not None and thread.message_count == 2
+
+
+async def test_a_message_that_cannot_be_parsed_is_kept_and_flagged(mailbox: Mailbox) -> None:
+    broken = (
+        b"Subject: =?utf-8?q?broken\r\nContent-Type: multipart/mixed; boundary=\r\n\r\n\xff\xfe"
+    )
+    mailbox.append(broken)
+    mailbox.append(make_message(1)[0])
+    async with mailbox.syncing():
+        await wait_for(lambda: _count_is(mailbox, 2))
+    rows = await mailbox.messages("INBOX")
+    assert len(rows) == 2
+    async with mailbox.ctx.sessionmaker() as db:
+        stored = (
+            await db.scalars(
+                select(Message.raw_sha256).where(Message.account_id == mailbox.account_id)
+            )
+        ).all()
+    assert all(mailbox.ctx.blobs.exists(d) for d in stored)
+    assert mailbox.ctx.blobs.get(rows[0].raw_sha256).startswith(b"Subject:")
