@@ -197,11 +197,10 @@ async def _import(
     from postwise.sync.importers import (
         IMPORT_ACCOUNT_EMAIL,
         AccountConflictError,
-        NotMailError,
         ensure_local_account,
         import_messages,
-        open_source,
     )
+    from postwise.sync.readers import NotMailError, open_source
     from postwise.users.models import User
 
     try:

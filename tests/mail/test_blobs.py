@@ -143,3 +143,21 @@ def test_readers_never_see_a_partial_blob(tmp_path: Path) -> None:
     assert store.get(digest) == big
     assert set(seen) <= {len(big)}
     assert _files(tmp_path) == [store.path(digest)]
+
+
+def test_put_many_stores_a_batch_with_one_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"fsync": 0, "sync": 0}
+    real_fsync = os.fsync
+    monkeypatch.setattr(
+        os, "fsync", lambda fd: (calls.__setitem__("fsync", calls["fsync"] + 1), real_fsync(fd))[1]
+    )
+    monkeypatch.setattr(os, "sync", lambda: calls.__setitem__("sync", calls["sync"] + 1))
+    store = BlobStore(tmp_path)
+    items = [b"first", b"second", b"first"]
+    digests = store.put_many(items)
+    assert digests == [hashlib.sha256(i).hexdigest() for i in items]
+    assert [store.get(d) for d in digests] == items
+    assert calls == {"fsync": 0, "sync": 1}
+    assert BlobStore(tmp_path, fsync=False).put_many([b"third"]) and calls["sync"] == 1

@@ -30,13 +30,15 @@ from postwise.mail.models import Folder, Message, Thread
 from postwise.sync.context import parse_pool
 from postwise.sync.importers import (
     AccountConflictError,
-    EmptySourceError,
     ImportProgress,
+    ensure_local_account,
+    import_messages,
+)
+from postwise.sync.readers import (
+    EmptySourceError,
     MaildirSource,
     MboxSource,
     NotMailError,
-    ensure_local_account,
-    import_messages,
     open_source,
     split_mbox,
     takeout_mapping,

@@ -31,12 +31,11 @@ from postwise.sync.importers import (
     IMPORT_ACCOUNT_EMAIL,
     AccountConflictError,
     ImportProgress,
-    MboxSource,
     ensure_local_account,
     find_local_account,
     import_messages,
-    looks_like_mbox,
 )
+from postwise.sync.readers import MboxSource, looks_like_mbox
 from postwise.worker.queue import enqueue_job
 from postwise.worker.registry import JobContext, job
 

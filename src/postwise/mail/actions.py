@@ -19,7 +19,7 @@ from postwise.kit.errors import ProblemError
 from postwise.mail.models import Folder, Message, PendingChange
 from postwise.sync.control import request_sync
 from postwise.sync.ingest import refresh_folder_counts
-from postwise.sync.threading import refresh_threads
+from postwise.sync.thread_store import refresh_threads
 
 
 class Action(StrEnum):

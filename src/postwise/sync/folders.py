@@ -23,7 +23,7 @@ from postwise.sync.context import SyncContext
 from postwise.sync.events import EventType, announce
 from postwise.sync.imap import FetchedMessage, FlagState, FolderStatus, ImapSession
 from postwise.sync.ingest import IncomingMessage, flag_columns, refresh_folder_counts, store_batch
-from postwise.sync.threading import refresh_threads
+from postwise.sync.thread_store import refresh_threads
 
 log = structlog.get_logger(__name__)
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Attachment, Folder, Message
 from postwise.sync.mime import Address, ParsedMessage, parse_message
-from postwise.sync.threading import assign_threads
+from postwise.sync.thread_store import assign_threads
 
 SYSTEM_FLAGS = {"\\seen", "\\flagged", "\\answered", "\\draft", "\\recent"}
 
@@ -84,8 +84,15 @@ def _addresses(items: Sequence[Address]) -> list[dict[str, str]]:
 def _write_blobs(
     blobs: BlobStore, incoming: Sequence[IncomingMessage], parsed: Sequence[ParsedMessage]
 ) -> tuple[list[str], list[list[str]]]:
-    raw_digests = [blobs.put(item.raw) for item in incoming]
-    part_digests = [[blobs.put(a.content) for a in p.attachments] for p in parsed]
+    sizes = [len(p.attachments) for p in parsed]
+    digests = blobs.put_many(
+        [item.raw for item in incoming] + [a.content for p in parsed for a in p.attachments]
+    )
+    raw_digests, rest = digests[: len(incoming)], digests[len(incoming) :]
+    part_digests = []
+    for size in sizes:
+        part_digests.append(rest[:size])
+        rest = rest[size:]
     return raw_digests, part_digests
 
 
@@ -142,7 +149,9 @@ def _message_row(
         uid=item.uid,
         modseq=item.modseq,
         message_id=p.message_id,
-        in_reply_to=p.in_reply_to,
+        # A reply with References but no In-Reply-To names its parent last (RFC 5322 3.6.4);
+        # storing it here lets threading find replies that arrived before their parent.
+        in_reply_to=p.in_reply_to or (p.references[-1] if p.references else None),
         references=p.references,
         gm_msgid=item.gm_msgid,
         gm_thrid=item.gm_thrid,

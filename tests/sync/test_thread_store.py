@@ -1,0 +1,371 @@
+"""Conversation threading in the database: incremental assignment, merges and aggregates."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from postwise import db
+from postwise.accounts.models import MailAccount
+from postwise.mail.models import Folder, Message, Thread
+from postwise.sync.subjects import subject_key
+from postwise.sync.thread_store import (
+    assign_threads,
+    assign_threads_with_changes,
+    refresh_threads,
+)
+from postwise.users.models import User
+from tests.sync.threading_corpus import ALL_MAIL, INBOX, SENT, T0, Mail, known_groups, make_corpus
+
+# --- the database ---------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    sessions: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine
+    user_id: uuid.UUID
+    account_id: uuid.UUID
+    folders: dict[str, uuid.UUID]
+    uids: dict[str, int] = field(default_factory=dict)
+
+    def row(self, mail: Mail) -> Message:
+        uid = self.uids[mail.key] = len(self.uids) + 1
+        return Message(
+            user_id=self.user_id,
+            account_id=self.account_id,
+            folder_id=self.folders[mail.folder],
+            uidvalidity=1,
+            uid=uid,
+            message_id=mail.message_id,
+            in_reply_to=mail.in_reply_to,
+            references=list(mail.references),
+            gm_thrid=mail.gm_thrid,
+            subject=mail.subject,
+            received_at=mail.date,
+            sent_at=mail.date,
+            is_read=mail.is_read,
+            raw_sha256="0" * 64,
+        )
+
+    async def store(self, mails: Sequence[Mail]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+        """One engine batch: insert, thread, commit. Returns (touched, deleted)."""
+        async with self.sessions() as session:
+            rows = [self.row(mail) for mail in mails]
+            session.add_all(rows)
+            await session.flush()
+            changes = await assign_threads_with_changes(session, rows)
+            assert all(row.thread_id is not None for row in rows)
+            await session.commit()
+        return changes.touched, changes.deleted
+
+    async def grouping(self) -> set[frozenset[str]]:
+        keys = {uid: key for key, uid in self.uids.items()}
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Message.uid, Message.thread_id).where(Message.account_id == self.account_id)
+            )
+            by_thread: defaultdict[uuid.UUID | None, set[str]] = defaultdict(set)
+            for uid, thread_id in rows:
+                by_thread[thread_id].add(keys[uid])
+        assert None not in by_thread
+        return {frozenset(group) for group in by_thread.values()}
+
+    async def threads(self) -> dict[uuid.UUID, Thread]:
+        async with self.sessions() as session:
+            found = await session.scalars(
+                select(Thread).where(Thread.account_id == self.account_id)
+            )
+            return {thread.id: thread for thread in found}
+
+    async def thread_of(self, key: str) -> uuid.UUID:
+        async with self.sessions() as session:
+            thread_id = await session.scalar(
+                select(Message.thread_id).where(
+                    Message.account_id == self.account_id, Message.uid == self.uids[key]
+                )
+            )
+        assert thread_id is not None
+        return thread_id
+
+    async def assert_aggregates(self) -> None:
+        """Every thread's stored aggregates equal what its messages say (and none is empty)."""
+        async with self.sessions() as session:
+            messages = (
+                await session.scalars(select(Message).where(Message.account_id == self.account_id))
+            ).all()
+        by_thread: defaultdict[uuid.UUID | None, list[Message]] = defaultdict(list)
+        for message in messages:
+            by_thread[message.thread_id].append(message)
+        threads = await self.threads()
+        assert set(threads) == set(by_thread)
+        for thread_id, thread in threads.items():
+            rows = by_thread[thread_id]
+            mails = {m.message_id or f"#{m.id}" for m in rows}
+            unread = {m.message_id or f"#{m.id}" for m in rows if not m.is_read}
+            earliest = min(rows, key=lambda m: (m.received_at, m.id))
+            assert thread.message_count == len(mails)
+            assert thread.unread_count == len(unread)
+            assert thread.last_message_at == max(m.received_at for m in rows)
+            assert thread.subject == earliest.subject
+            assert thread.subject_key == subject_key(earliest.subject)
+            gm_thrids = [m.gm_thrid for m in rows if m.gm_thrid is not None]
+            assert thread.gm_thrid == max(gm_thrids, default=None)
+
+
+@pytest.fixture
+async def mailbox(make_settings: Any) -> AsyncIterator[Mailbox]:
+    """A fresh user with one account and three folders, so tests never see each other."""
+    engine = db.create_engine(make_settings())
+    sessions = db.create_sessionmaker(engine)
+    async with sessions() as session:
+        user = User(email=f"{uuid.uuid4().hex}@example.org", password_hash="x")
+        session.add(user)
+        await session.flush()
+        account = MailAccount(user_id=user.id, email=user.email)
+        session.add(account)
+        await session.flush()
+        folders = {
+            name: Folder(user_id=user.id, account_id=account.id, name=name)
+            for name in (INBOX, ALL_MAIL, SENT)
+        }
+        session.add_all(folders.values())
+        await session.commit()
+        ids = {name: folder.id for name, folder in folders.items()}
+        box = Mailbox(sessions, engine, user.id, account.id, ids)
+    yield box
+    await engine.dispose()
+
+
+def mail(key: str, *, subject: str = "Topic", day: float = 0, refs: Sequence[str] = (),
+         irt: str | None = None, mid: str | None = "", folder: str = INBOX,
+         gm: int | None = None, read: bool = False) -> Mail:  # fmt: skip
+    message_id = f"{key}@example.org" if mid == "" else mid
+    date = T0 + timedelta(days=day)
+    return Mail(key, 0, message_id, irt, list(refs), subject, date, folder, gm, read)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+async def test_assign_threads_recovers_known_conversations_in_any_order(
+    mailbox: Mailbox, seed: int
+) -> None:
+    mails = make_corpus(seed)
+    rng = random.Random(seed)
+    rng.shuffle(mails)
+    position = 0
+    while position < len(mails):
+        size = rng.choice([1, 2, 5, 17, 40, 90])
+        await mailbox.store(mails[position : position + size])
+        position += size
+    assert await mailbox.grouping() == known_groups(mails)
+    await mailbox.assert_aggregates()
+
+
+async def test_whole_corpus_in_one_batch(mailbox: Mailbox) -> None:
+    mails = make_corpus(9)
+    random.Random(9).shuffle(mails)
+    touched, deleted = await mailbox.store(mails)
+    assert await mailbox.grouping() == known_groups(mails)
+    assert touched == set(await mailbox.threads())
+    assert deleted == set()
+    await mailbox.assert_aggregates()
+
+
+async def test_out_of_order_mail_merges_threads(mailbox: Mailbox) -> None:
+    # a <- b <- c2, and a <- c1: the replies arrive first, in two threads of their own.
+    await mailbox.store([mail("c1", subject="Re: Plan", day=3, refs=["a@example.org"],
+                              irt="a@example.org")])  # fmt: skip
+    await mailbox.store([mail("c2", subject="Re: Plan", day=4, refs=["b@example.org"],
+                              irt="b@example.org")])  # fmt: skip
+    first, second = await mailbox.thread_of("c1"), await mailbox.thread_of("c2")
+    assert first != second
+    # b answers a, so it links c1 (a sibling by a's id) and c2 (its child): one conversation.
+    touched, deleted = await mailbox.store(
+        [mail("b", subject="Re: Plan", day=2, refs=["a@example.org"], irt="a@example.org")]
+    )
+    assert touched == {first}  # the thread that started earliest survives
+    assert deleted == {second}
+    await mailbox.store([mail("a", subject="Plan", day=1)])
+    assert await mailbox.grouping() == {frozenset({"a", "b", "c1", "c2"})}
+    threads = await mailbox.threads()
+    assert list(threads) == [first]
+    assert threads[first].subject == "Plan"
+    assert threads[first].message_count == 4
+    await mailbox.assert_aggregates()
+
+
+async def test_reply_and_parent_in_one_batch(mailbox: Mailbox) -> None:
+    touched, _ = await mailbox.store(
+        [
+            mail("reply", subject="Re: Trip", day=1, irt="root@example.org"),
+            mail("root", subject="Trip", day=0),
+            mail("other", subject="Trip", day=0.5),
+        ]
+    )
+    assert await mailbox.grouping() == {frozenset({"reply", "root"}), frozenset({"other"})}
+    assert len(touched) == 2
+
+
+async def test_references_only_reply_stored_before_its_parent(mailbox: Mailbox) -> None:
+    # No In-Reply-To, so `messages.in_reply_to` cannot reveal the link: the subject-keyed
+    # look-up of stored rows reads their References instead.
+    await mailbox.store([mail("child", subject="Re: Offsite", day=1, refs=["p@example.org"])])
+    await mailbox.store([mail("other", subject="Offsite", day=1)])
+    await mailbox.store([mail("p", subject="Offsite", day=0)])
+    assert await mailbox.grouping() == {frozenset({"child", "p"}), frozenset({"other"})}
+
+
+async def test_gmail_thread_id_groups_without_headers(mailbox: Mailbox) -> None:
+    await mailbox.store([mail("g1", subject="Order shipped", gm=4242)])
+    await mailbox.store([mail("g2", subject="Your order has arrived", day=2, gm=4242)])
+    await mailbox.store([mail("g3", subject="Order shipped", day=3, gm=4343)])
+    assert await mailbox.grouping() == {frozenset({"g1", "g2"}), frozenset({"g3"})}
+    thread = (await mailbox.threads())[await mailbox.thread_of("g1")]
+    assert thread.gm_thrid == 4242
+    await mailbox.assert_aggregates()
+
+
+@pytest.mark.parametrize("same_batch", [True, False])
+async def test_same_mail_in_two_folders(mailbox: Mailbox, same_batch: bool) -> None:
+    inbox = mail("inbox", mid="one@example.org", subject="Invoice", read=True)
+    copy = mail("all", mid="one@example.org", subject="Invoice", folder=ALL_MAIL)
+    unrelated = mail("unrelated", subject="Invoice", day=0.1)
+    if same_batch:
+        await mailbox.store([inbox, copy, unrelated])
+    else:
+        await mailbox.store([inbox, unrelated])
+        await mailbox.store([copy])
+    assert await mailbox.grouping() == {frozenset({"inbox", "all"}), frozenset({"unrelated"})}
+    thread = (await mailbox.threads())[await mailbox.thread_of("inbox")]
+    # One mail, counted once; unread because one of its copies is.
+    assert (thread.message_count, thread.unread_count) == (1, 1)
+    await mailbox.assert_aggregates()
+
+
+@pytest.mark.parametrize("same_batch", [True, False])
+async def test_reference_loops_in_the_database(mailbox: Mailbox, same_batch: bool) -> None:
+    a = mail("a", subject="Loop", refs=["b@example.org"])
+    b = mail("b", subject="Re: Loop", day=1, refs=["a@example.org"], irt="a@example.org")
+    selfish = mail("self", subject="Selfish", day=2, refs=["self@example.org"])
+    if same_batch:
+        await mailbox.store([a, b, selfish])
+    else:
+        for one in (b, selfish, a):
+            await mailbox.store([one])
+    assert await mailbox.grouping() == {frozenset({"a", "b"}), frozenset({"self"})}
+
+
+async def test_subject_fallback_in_the_database(mailbox: Mailbox) -> None:
+    await mailbox.store([mail("report-1", subject="Weekly report")])
+    await mailbox.store([mail("report-2", subject="Weekly report", day=7)])
+    # A reply whose parent is missing is not guessed into an unrelated report ...
+    await mailbox.store([mail("dangling", subject="Re: Weekly report", day=8, irt="r0@x")])
+    # ... a header-less reply joins the nearest original ...
+    await mailbox.store([mail("bare", subject="AW: Weekly report", day=9)])
+    # ... but not one from months ago.
+    await mailbox.store([mail("late", subject="Re: Weekly report", day=120)])
+    # A header-less reply stored before its original is adopted when the original arrives.
+    await mailbox.store([mail("early-reply", subject="Re: Budget", day=20)])
+    await mailbox.store([mail("budget", subject="Budget", day=30)])
+    assert await mailbox.grouping() == {
+        frozenset({"report-1"}),
+        frozenset({"report-2", "bare"}),
+        frozenset({"dangling"}),
+        frozenset({"late"}),
+        frozenset({"early-reply", "budget"}),
+    }
+    await mailbox.assert_aggregates()
+
+
+async def test_aggregates_follow_new_mail_flags_and_expunges(mailbox: Mailbox) -> None:
+    await mailbox.store([mail("b", subject="Re: Kickoff", day=2, irt="a@example.org")])
+    thread_id = await mailbox.thread_of("b")
+    thread = (await mailbox.threads())[thread_id]
+    assert (thread.subject, thread.message_count, thread.unread_count) == ("Re: Kickoff", 1, 1)
+    await mailbox.store(
+        [mail("a", subject="Kickoff", day=1, read=True), mail("c", day=3, irt="b@example.org")]
+    )
+    thread = (await mailbox.threads())[thread_id]
+    assert thread.subject == "Kickoff"  # the earliest message names the thread
+    assert thread.subject_key == "kickoff"
+    assert (thread.message_count, thread.unread_count) == (3, 2)
+    assert thread.last_message_at == T0 + timedelta(days=3)
+
+    async with mailbox.sessions() as session:  # the engine applies flags, then refreshes
+        await session.execute(update(Message).where(Message.uid == mailbox.uids["b"]).values(
+            is_read=True))  # fmt: skip
+        await refresh_threads(session, [thread_id])
+        await session.commit()
+    assert (await mailbox.threads())[thread_id].unread_count == 1
+
+    async with mailbox.sessions() as session:  # an expunge of the newest message
+        await session.execute(Message.__table__.delete().where(Message.uid == mailbox.uids["c"]))
+        await refresh_threads(session, [thread_id])
+        await session.commit()
+    thread = (await mailbox.threads())[thread_id]
+    assert (thread.message_count, thread.unread_count) == (2, 0)
+    assert thread.last_message_at == T0 + timedelta(days=2)
+
+    async with mailbox.sessions() as session:  # the last messages go: so does the thread
+        await session.execute(Message.__table__.delete().where(Message.thread_id == thread_id))
+        await refresh_threads(session, [thread_id, uuid.uuid4()])
+        await session.commit()
+    assert await mailbox.threads() == {}
+
+
+async def test_already_threaded_messages_are_left_alone(mailbox: Mailbox) -> None:
+    await mailbox.store([mail("a")])
+    async with mailbox.sessions() as session:
+        row = await session.scalar(select(Message).where(Message.uid == mailbox.uids["a"]))
+        assert row is not None
+        before = row.thread_id
+        assert await assign_threads(session, [row]) == set()
+        assert row.thread_id == before
+
+
+async def test_statements_per_batch_do_not_grow_with_the_batch(mailbox: Mailbox) -> None:
+    roots = [mail(f"root{n}", subject=f"Topic {n}", day=n / 10) for n in range(300)]
+    await mailbox.store(roots)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    async def statements_for(mails: list[Mail]) -> int:
+        async with mailbox.sessions() as session:
+            rows = [mailbox.row(m) for m in mails]
+            session.add_all(rows)
+            await session.flush()
+            statements.clear()
+            event.listen(mailbox.engine.sync_engine, "before_cursor_execute", count)
+            try:
+                await assign_threads(session, rows)
+            finally:
+                event.remove(mailbox.engine.sync_engine, "before_cursor_execute", count)
+            await session.commit()
+        return len(statements)
+
+    def batch(tag: str, size: int) -> list[Mail]:
+        return [
+            # Replies to stored roots, header-less replies, and brand-new conversations.
+            mail(f"{tag}{n}", subject=f"Re: Topic {n}", day=20, irt=f"root{n}@example.org")
+            if n % 3 == 0
+            else mail(f"{tag}{n}", subject=f"Re: Topic {n}", day=20)
+            if n % 3 == 1
+            else mail(f"{tag}{n}", subject=f"Fresh {tag} {n}", day=20)
+            for n in range(size)
+        ]
+
+    small, large = await statements_for(batch("s", 10)), await statements_for(batch("l", 300))
+    assert large <= 12
+    assert large == small
+    await mailbox.assert_aggregates()
