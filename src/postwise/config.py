@@ -85,6 +85,8 @@ class Settings(BaseSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # An mbox upload (POST /api/accounts/import) is streamed to disk, never held in memory.
+    max_import_bytes: int = Field(default=20 * 1024**3, gt=0)
     web_dir: Path = Field(default_factory=_default_web_dir)
     migrate_on_start: bool | None = None
 

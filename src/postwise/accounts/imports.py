@@ -173,7 +173,7 @@ def _check_content_type(request: Request) -> None:
     "Gmail labels choose the folders. Answers 202 and imports in the background: poll "
     "`GET /api/accounts/import/{import_id}`. Codes: empty_upload, not_mbox (422), "
     "account_not_local, import_running (409), payload_too_large (413: "
-    "POSTWISE_MAX_BODY_BYTES; import bigger files with `postwise import`).",
+    "POSTWISE_MAX_IMPORT_BYTES; import bigger files with `postwise import`).",
 )
 async def import_upload(
     request: Request,

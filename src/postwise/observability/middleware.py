@@ -165,14 +165,29 @@ class BodyLimitMiddleware:
     """Refuse bodies over the limit: at once from Content-Length, or as soon as a streamed
     (chunked) body passes it, before it is buffered in memory."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        # Exact paths with their own limit (a mail archive upload is far larger than JSON).
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await _LimitedRequest(
+            self.app, self.path_limits.get(scope.get("path", ""), self.default_max_bytes)
+        )(scope, receive, send)
+
+
+class _LimitedRequest:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             response = problem_response(
