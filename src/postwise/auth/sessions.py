@@ -94,9 +94,9 @@ async def start_session(
         mfa=mfa,
     )
     db.add(auth_session)
-    await db.flush()
+    # No flush here: the ids are chosen in Python, and the unit of work writes the session and
+    # its first token (in dependency order) with everything else at commit, in one round.
     refresh = await _new_refresh_token(db, kit, auth_session.id)
-    await db.flush()
     return _issue(kit, auth_session, refresh)
 
 
