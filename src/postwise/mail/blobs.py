@@ -51,9 +51,16 @@ class BlobStore:
         instead of two fsyncs per blob (about 1.8 ms each here, which capped a sync at a few
         hundred messages a second). The caller commits the rows naming them afterwards."""
         digests = [self._put(data, fsync=False) for data in items]
-        if self._fsync and digests:
-            os.sync()
+        if digests:
+            self.make_durable()
         return digests
+
+    def make_durable(self) -> None:
+        """Flush blobs written without fsync (by `put_many`, or by parse processes writing
+        with `fsync=False`) to disk. `os.sync()` flushes every file system, which on a shared
+        machine includes other programs' writes; Python offers no syncfs(2)."""
+        if self._fsync:
+            os.sync()
 
     def _put(self, data: bytes, *, fsync: bool) -> str:
         digest = hashlib.sha256(data).hexdigest()

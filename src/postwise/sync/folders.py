@@ -22,7 +22,14 @@ from postwise.mail.models import Folder, Message
 from postwise.sync.context import SyncContext
 from postwise.sync.events import EventType, announce
 from postwise.sync.imap import FetchedMessage, FlagState, FolderStatus, ImapSession
-from postwise.sync.ingest import IncomingMessage, flag_columns, refresh_folder_counts, store_batch
+from postwise.sync.ingest import (
+    IncomingMessage,
+    Prepared,
+    flag_columns,
+    prepare_all,
+    refresh_folder_counts,
+    store_batch,
+)
 from postwise.sync.thread_store import refresh_threads
 
 log = structlog.get_logger(__name__)
@@ -101,9 +108,48 @@ class FolderSync:
 
     # --- fetching ---------------------------------------------------------------------------
 
-    async def _store(self, uids: Sequence[int], progress: dict[str, int]) -> int:
-        """Fetch, parse and store `uids`; commit them with `progress` (Folder columns)."""
+    async def _prefetch(self, uids: Sequence[int]) -> tuple[list[FetchedMessage], list[Prepared]]:
+        """Fetch and parse a batch (blobs written); storing it is the next step."""
         fetched = await asyncio.to_thread(self.imap.fetch, uids) if uids else []
+        prepared = await prepare_all(
+            [f.raw for f in fetched], executor=self.ctx.executor, blobs=self.ctx.blobs
+        )
+        return fetched, prepared
+
+    async def _pipeline(
+        self,
+        chunks: list[list[int]],
+        progress: Callable[[list[int]], dict[str, int]],
+        preempt: Callable[[], bool] | None = None,
+    ) -> tuple[int, bool]:
+        """Store `chunks` in order while the next one is fetched and parsed: the parse
+        processes and the server work while this process writes. Returns (stored, finished);
+        `preempt` is asked before each next batch is started."""
+        count = 0
+        ahead = asyncio.create_task(self._prefetch(chunks[0])) if chunks else None
+        try:
+            for index, chunk in enumerate(chunks):
+                assert ahead is not None
+                batch = await ahead
+                ahead = None
+                last = index + 1 == len(chunks)
+                stop = not last and preempt is not None and preempt()
+                if not last and not stop:
+                    ahead = asyncio.create_task(self._prefetch(chunks[index + 1]))
+                count += await self._store(batch, progress(chunk))
+                if stop:
+                    return count, False
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.wait({ahead})
+        return count, True
+
+    async def _store(
+        self, batch: tuple[list[FetchedMessage], list[Prepared]], progress: dict[str, int]
+    ) -> int:
+        """Store a prefetched batch; commit it with `progress` (Folder columns)."""
+        fetched, prepared = batch
         async with self.ctx.sessionmaker() as db:
             folder = await db.get(Folder, self.folder_id)
             assert folder is not None
@@ -113,6 +159,7 @@ class FolderSync:
                 incoming=[_incoming(f) for f in fetched],
                 blobs=self.ctx.blobs,
                 executor=self.ctx.executor,
+                prepared=prepared,
             )
             for column, value in progress.items():
                 setattr(folder, column, value)
@@ -146,10 +193,8 @@ class FolderSync:
         if status.uidnext <= folder.uidnext:
             return 0
         uids = await asyncio.to_thread(self.imap.uids_from, folder.uidnext)
-        count = 0
-        for start in range(0, len(uids), self.batch):
-            chunk = uids[start : start + self.batch]
-            count += await self._store(chunk, {"uidnext": chunk[-1] + 1})
+        chunks = [uids[i : i + self.batch] for i in range(0, len(uids), self.batch)]
+        count, _ = await self._pipeline(chunks, lambda chunk: {"uidnext": chunk[-1] + 1})
         await self._set(uidnext=max(status.uidnext, folder.uidnext))
         return count
 
@@ -169,17 +214,15 @@ class FolderSync:
             return 0
         uids = await asyncio.to_thread(self.imap.uids_from, floor, top - 1)
         uids.reverse()
-        count = 0
-        size = FIRST_BATCH if first_small else self.batch
-        position = 0
-        while position < len(uids):
-            if preempt is not None and preempt():
-                return count
-            chunk = uids[position : position + size]
-            position += len(chunk)
-            count += await self._store(chunk, {"backfill_uid": chunk[-1]})
-            size = self.batch
-        await self._set(backfill_uid=floor)
+        first = FIRST_BATCH if first_small else self.batch
+        chunks = [uids[:first]] + [
+            uids[i : i + self.batch] for i in range(first, len(uids), self.batch)
+        ]
+        count, finished = await self._pipeline(
+            [c for c in chunks if c], lambda chunk: {"backfill_uid": chunk[-1]}, preempt
+        )
+        if finished:
+            await self._set(backfill_uid=floor)
         return count
 
     async def window_floor(self, days: int) -> int | None:

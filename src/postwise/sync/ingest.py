@@ -12,12 +12,15 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwise.db import utcnow
 from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Attachment, Folder, Message
 from postwise.sync.mime import Address, ParsedMessage, parse_message
@@ -46,24 +49,59 @@ class StoredBatch:
     parse_errors: int
 
 
-async def parse_all(raws: Sequence[bytes], executor: Executor | None) -> list[ParsedMessage]:
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed message whose raw bytes and attachments are already in the blob store.
+
+    Attachment contents are dropped once stored, so only metadata crosses back from the
+    parse process."""
+
+    parsed: ParsedMessage
+    raw_sha256: str
+    part_sha256: tuple[str, ...]
+    part_sizes: tuple[int, ...]
+
+
+def prepare_chunk(raws: list[bytes], blob_root: str) -> list[Prepared]:
+    """Parse and store blobs; runs in a parse process, which already holds the bytes, so the
+    hashing and writing cost the sync loop nothing. Durability comes after (`make_durable`)."""
+    blobs = BlobStore(Path(blob_root), fsync=False)
+    prepared = []
+    for raw in raws:
+        parsed = parse_message(raw)
+        parts = parsed.attachments
+        prepared.append(
+            Prepared(
+                parsed=replace(parsed, attachments=[replace(a, content=b"") for a in parts]),
+                raw_sha256=blobs.put(raw),
+                part_sha256=tuple(blobs.put(a.content) for a in parts),
+                part_sizes=tuple(len(a.content) for a in parts),
+            )
+        )
+    return prepared
+
+
+async def prepare_all(
+    raws: Sequence[bytes], *, executor: Executor | None, blobs: BlobStore
+) -> list[Prepared]:
     """Parse in the process pool when there is one: MIME parsing is CPU-bound Python, and one
-    core cannot parse as fast as Dovecot serves."""
+    core cannot parse as fast as Dovecot serves. The blobs are durable on return."""
+    root = str(blobs.root)
     if executor is None or len(raws) < 4:
-        return [parse_message(raw) for raw in raws]
-    loop = asyncio.get_running_loop()
-    # A few chunks per process: fewer round trips than one task per message, and still
-    # balanced when message sizes differ.
-    chunk = max(1, len(raws) // 8)
-    parts = [list(raws[i : i + chunk]) for i in range(0, len(raws), chunk)]
-    results = await asyncio.gather(
-        *(loop.run_in_executor(executor, _parse_chunk, part) for part in parts)
-    )
-    return [parsed for part in results for parsed in part]
-
-
-def _parse_chunk(raws: list[bytes]) -> list[ParsedMessage]:
-    return [parse_message(raw) for raw in raws]
+        prepared = await asyncio.to_thread(prepare_chunk, list(raws), root)
+    else:
+        loop = asyncio.get_running_loop()
+        # A few chunks per process: fewer round trips than one task per message, and still
+        # balanced when message sizes differ.
+        size = max(1, len(raws) // 8)
+        parts = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
+        results = await asyncio.gather(
+            *(loop.run_in_executor(executor, prepare_chunk, part, root) for part in parts)
+        )
+        prepared = [item for part in results for item in part]
+    # Before any row names them: one sync for the batch.
+    await asyncio.to_thread(blobs.make_durable)
+    return prepared
 
 
 def flag_columns(flags: Sequence[str]) -> dict[str, object]:
@@ -81,21 +119,6 @@ def _addresses(items: Sequence[Address]) -> list[dict[str, str]]:
     return [{"name": a.name, "address": a.address} for a in items]
 
 
-def _write_blobs(
-    blobs: BlobStore, incoming: Sequence[IncomingMessage], parsed: Sequence[ParsedMessage]
-) -> tuple[list[str], list[list[str]]]:
-    sizes = [len(p.attachments) for p in parsed]
-    digests = blobs.put_many(
-        [item.raw for item in incoming] + [a.content for p in parsed for a in p.attachments]
-    )
-    raw_digests, rest = digests[: len(incoming)], digests[len(incoming) :]
-    part_digests = []
-    for size in sizes:
-        part_digests.append(rest[:size])
-        rest = rest[size:]
-    return raw_digests, part_digests
-
-
 async def _existing_uids(db: AsyncSession, folder: Folder, uids: Sequence[int]) -> set[int]:
     rows = await db.scalars(
         select(Message.uid).where(
@@ -108,7 +131,7 @@ async def _existing_uids(db: AsyncSession, folder: Folder, uids: Sequence[int]) 
 
 
 async def _adopt_moved(
-    db: AsyncSession, folder: Folder, fresh: list[IncomingMessage], parsed: list[ParsedMessage]
+    db: AsyncSession, folder: Folder, fresh: list[IncomingMessage], prepared: list[Prepared]
 ) -> set[int]:
     """A message moved here locally waits with a negative uid until the server's copy shows
     up; give it the real uid instead of storing the message a second time."""
@@ -126,8 +149,8 @@ async def _adopt_moved(
         if msgid:
             by_msgid.setdefault(msgid, []).append(row_id)
     adopted: set[int] = set()
-    for item, p in zip(fresh, parsed, strict=True):
-        rows = by_msgid.get(p.message_id or "")
+    for item, ready in zip(fresh, prepared, strict=True):
+        rows = by_msgid.get(ready.parsed.message_id or "")
         if rows:
             await db.execute(
                 update(Message)
@@ -138,47 +161,106 @@ async def _adopt_moved(
     return adopted
 
 
-def _message_row(
-    folder: Folder, item: IncomingMessage, p: ParsedMessage, raw_digest: str
-) -> Message:
-    return Message(
-        user_id=folder.user_id,
-        account_id=folder.account_id,
-        folder_id=folder.id,
-        uidvalidity=folder.uidvalidity,
-        uid=item.uid,
-        modseq=item.modseq,
-        message_id=p.message_id,
+def _message_values(folder: Folder, item: IncomingMessage, ready: Prepared) -> dict[str, Any]:
+    p = ready.parsed
+    return {
+        "user_id": folder.user_id,
+        "account_id": folder.account_id,
+        "folder_id": folder.id,
+        "uidvalidity": folder.uidvalidity,
+        "uid": item.uid,
+        "modseq": item.modseq,
+        "message_id": p.message_id,
         # A reply with References but no In-Reply-To names its parent last (RFC 5322 3.6.4);
         # storing it here lets threading find replies that arrived before their parent.
-        in_reply_to=p.in_reply_to or (p.references[-1] if p.references else None),
-        references=p.references,
-        gm_msgid=item.gm_msgid,
-        gm_thrid=item.gm_thrid,
-        subject=p.subject,
-        from_name=p.from_.name if p.from_ else "",
-        from_address=p.from_.address if p.from_ else "",
-        to=_addresses(p.to),
-        cc=_addresses(p.cc),
-        bcc=_addresses(p.bcc),
-        reply_to=_addresses(p.reply_to),
-        sent_at=p.sent_at,
-        received_at=item.internal_date,
-        size=len(item.raw),
-        snippet=p.snippet,
-        body_text=p.text,
-        body_html=p.html,
-        quote_offset=p.quote_offset,
-        signature_offset=p.signature_offset,
-        has_attachments=any(not a.is_inline for a in p.attachments),
-        has_remote_images=p.has_remote_images,
-        has_tracking_pixel=p.has_tracking_pixel,
-        list_id=p.list_id,
-        list_unsubscribe=p.list_unsubscribe,
-        raw_sha256=raw_digest,
-        parse_error=p.parse_error,
+        "in_reply_to": p.in_reply_to or (p.references[-1] if p.references else None),
+        "references": p.references,
+        "gm_msgid": item.gm_msgid,
+        "gm_thrid": item.gm_thrid,
+        "subject": p.subject,
+        "from_name": p.from_.name if p.from_ else "",
+        "from_address": p.from_.address if p.from_ else "",
+        "to": _addresses(p.to),
+        "cc": _addresses(p.cc),
+        "bcc": _addresses(p.bcc),
+        "reply_to": _addresses(p.reply_to),
+        "sent_at": p.sent_at,
+        "received_at": item.internal_date,
+        "size": len(item.raw),
+        "snippet": p.snippet,
+        "body_text": p.text,
+        "body_html": p.html,
+        "quote_offset": p.quote_offset,
+        "signature_offset": p.signature_offset,
+        "has_attachments": any(not a.is_inline for a in p.attachments),
+        "has_remote_images": p.has_remote_images,
+        "has_tracking_pixel": p.has_tracking_pixel,
+        "show_images": False,
+        "list_id": p.list_id,
+        "list_unsubscribe": p.list_unsubscribe,
+        "raw_sha256": ready.raw_sha256,
+        "parse_error": p.parse_error,
+        "extra": {},
+        "created_at": utcnow(),
         **flag_columns(item.flags),
+    }
+
+
+async def _insert_rows(
+    db: AsyncSession, folder: Folder, fresh: list[IncomingMessage], prepared: list[Prepared]
+) -> list[Message]:
+    """One executemany for the messages and one for their attachments.
+
+    The ORM's unit of work inserts autoincrement rows one statement at a time on SQLite (it
+    needs each new id back); here the ids are read back by their (folder, uidvalidity, uid)
+    key instead, about five times cheaper per message. Returns detached rows carrying what
+    threading needs."""
+    values = [_message_values(folder, i, r) for i, r in zip(fresh, prepared, strict=True)]
+    await db.execute(insert(Message), values)
+    found = await db.execute(
+        select(Message.uid, Message.id).where(
+            Message.folder_id == folder.id,
+            Message.uidvalidity == folder.uidvalidity,
+            Message.uid.in_([item.uid for item in fresh]),
+        )
     )
+    ids: dict[int, int] = {uid: row_id for uid, row_id in found}
+    attachments = [
+        {
+            "id": uuid.uuid4(),
+            "message_id": ids[item.uid],
+            "position": part.position,
+            "filename": part.filename,
+            "content_type": part.content_type,
+            "size": size,
+            "content_id": part.content_id,
+            "is_inline": part.is_inline,
+            "sha256": digest,
+        }
+        for item, ready in zip(fresh, prepared, strict=True)
+        for part, digest, size in zip(
+            ready.parsed.attachments, ready.part_sha256, ready.part_sizes, strict=True
+        )
+    ]
+    if attachments:
+        await db.execute(insert(Attachment), attachments)
+    return [
+        Message(
+            id=ids[row["uid"]],
+            user_id=row["user_id"],
+            account_id=row["account_id"],
+            folder_id=row["folder_id"],
+            thread_id=None,
+            message_id=row["message_id"],
+            in_reply_to=row["in_reply_to"],
+            references=row["references"],
+            gm_thrid=row["gm_thrid"],
+            subject=row["subject"],
+            received_at=row["received_at"],
+            is_read=row["is_read"],
+        )
+        for row in values
+    ]
 
 
 async def store_batch(
@@ -188,46 +270,28 @@ async def store_batch(
     incoming: Sequence[IncomingMessage],
     blobs: BlobStore,
     executor: Executor | None,
+    prepared: Sequence[Prepared] | None = None,
 ) -> StoredBatch:
-    """Parse and store what is new in `incoming`; the caller commits (with its progress)."""
+    """Store what is new in `incoming` (parsing it unless `prepared` already holds it, in the
+    same order); the caller commits, with its progress."""
     if not incoming:
         return StoredBatch([], set(), 0)
+    if prepared is None:
+        prepared = await prepare_all([i.raw for i in incoming], executor=executor, blobs=blobs)
     known = await _existing_uids(db, folder, [item.uid for item in incoming])
-    fresh = [item for item in incoming if item.uid not in known]
-    parsed = await parse_all([item.raw for item in fresh], executor)
-    adopted = await _adopt_moved(db, folder, fresh, parsed)
-    if adopted:
-        pairs = [(i, p) for i, p in zip(fresh, parsed, strict=True) if i.uid not in adopted]
-        fresh, parsed = [i for i, _ in pairs], [p for _, p in pairs]
-    if not fresh:
+    pairs = [(i, r) for i, r in zip(incoming, prepared, strict=True) if i.uid not in known]
+    adopted = await _adopt_moved(db, folder, [i for i, _ in pairs], [r for _, r in pairs])
+    pairs = [(i, r) for i, r in pairs if i.uid not in adopted]
+    if not pairs:
         return StoredBatch([], set(), 0)
-    raw_digests, part_digests = await asyncio.to_thread(_write_blobs, blobs, fresh, parsed)
-    rows = [
-        _message_row(folder, item, p, digest)
-        for item, p, digest in zip(fresh, parsed, raw_digests, strict=True)
-    ]
-    db.add_all(rows)
-    await db.flush()
-    db.add_all(
-        Attachment(
-            message_id=row.id,
-            position=part.position,
-            filename=part.filename,
-            content_type=part.content_type,
-            size=len(part.content),
-            content_id=part.content_id,
-            is_inline=part.is_inline,
-            sha256=digest,
-        )
-        for row, p, digests in zip(rows, parsed, part_digests, strict=True)
-        for part, digest in zip(p.attachments, digests, strict=True)
-    )
+    fresh, ready = [i for i, _ in pairs], [r for _, r in pairs]
+    rows = await _insert_rows(db, folder, fresh, ready)
     thread_ids = await assign_threads(db, rows)
     await refresh_folder_counts(db, folder)
     return StoredBatch(
         message_ids=[row.id for row in rows],
         thread_ids=thread_ids,
-        parse_errors=sum(1 for p in parsed if p.parse_error),
+        parse_errors=sum(1 for r in ready if r.parsed.parse_error),
     )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from postwise.mail.models import Message, Thread
 from postwise.sync.subjects import (
@@ -337,8 +338,15 @@ async def _apply(
             .values(thread_id=case(moves_typed, value=Message.thread_id))
         )
         await db.execute(delete(Thread).where(Thread.id.in_(merged)))
+    if assigned:
+        # Written by primary key in one executemany; the batch may be detached rows.
+        await db.execute(
+            update(Message),
+            [{"id": batch[p].id, "thread_id": tid} for p, tid in assigned.items()],
+        )
     for position, thread_id in assigned.items():
-        batch[position].thread_id = thread_id
+        # Not a change to flush again: the row already says so.
+        set_committed_value(batch[position], "thread_id", thread_id)
     await db.flush()
     created = {row["id"] for row in new_rows}
     await refresh_threads(db, {tid for tid in assigned.values() if tid not in created})
