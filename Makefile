@@ -12,13 +12,18 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: bench-auth run serve test test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-auth bench-sync demo run serve test test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
 run: $(VENV)/.synced web/out/index.html
 	$(BIN)/postwise migrate
 	exec $(BIN)/postwise serve
+
+## demo: a demo user with a mailbox of generated mail (see README)
+demo: $(VENV)/.synced
+	$(BIN)/postwise migrate
+	$(BIN)/postwise demo
 
 ## test: the whole suite: linters, type checks, Python (SQLite, then PostgreSQL + Redis), web
 test: services lint typecheck test-python test-web
@@ -36,9 +41,9 @@ web/node_modules/.package-lock.json: web/package-lock.json
 web/out/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
 
-## services: install (as root) or start PostgreSQL, Redis, Chromium and Dovecot for the tests
+## services: install (as root) or start PostgreSQL, Redis, Chromium, Dovecot and mbsync for the tests
 services:
-	@scripts/services.sh postgres redis chromium dovecot || echo "some services are missing: tests that need them are skipped (see the summary)"
+	@scripts/services.sh postgres redis chromium dovecot mbsync || echo "some services are missing: tests that need them are skipped (see the summary)"
 
 lint: $(VENV)/.synced
 	$(BIN)/ruff check src tests bench
@@ -67,6 +72,11 @@ test-e2e: web/out/index.html $(VENV)/.synced
 ## bench-auth: login throughput against the argon2id limit, /me latency under a login flood
 bench-auth: $(VENV)/.synced
 	$(BIN)/python -m bench.auth --docs docs/benchmarks.md
+
+## bench-sync: full initial sync of 10,000 messages from Dovecot next to mbsync, first 50 of 100,000
+bench-sync: $(VENV)/.synced
+	scripts/services.sh dovecot mbsync
+	$(BIN)/python -m bench.sync --docs docs/benchmarks.md
 
 format: $(VENV)/.synced
 	$(BIN)/ruff check --fix src tests bench

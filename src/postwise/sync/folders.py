@@ -134,9 +134,13 @@ class FolderSync:
                 ahead = None
                 last = index + 1 == len(chunks)
                 stop = not last and preempt is not None and preempt()
-                if not last and not stop:
+                # The first batch is stored alone: it is the one a user waits for (the newest
+                # mail of a new mailbox), and a prefetch would take half its cores.
+                if not last and not stop and index > 0:
                     ahead = asyncio.create_task(self._prefetch(chunks[index + 1]))
                 count += await self._store(batch, progress(chunk))
+                if not last and not stop and index == 0:
+                    ahead = asyncio.create_task(self._prefetch(chunks[1]))
                 if stop:
                     return count, False
         finally:
