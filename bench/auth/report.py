@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from pathlib import Path
 from bench.auth.cpu import CpuUsage
 from bench.auth.load import Latency
 from bench.auth.server import Argon2Parameters
+from bench.docs import replace_block
 
 THROUGHPUT_TARGET = 0.85  # measured logins/s ÷ physical limit
 LATENCY_TARGET = 3.0  # /me p95 under the flood ÷ /me p95 idle
@@ -231,15 +231,4 @@ def docs_block(r: Results) -> str:
 
 def write_docs(path: Path, r: Results) -> None:
     """Replace the generated block of the "Auth" section; text outside it is kept."""
-    block = docs_block(r)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
-        text = pattern.sub(lambda _: block, text, count=1)
-    elif re.search(r"^## Auth\s*$", text, re.MULTILINE):
-        text = re.sub(
-            r"^## Auth\s*$", lambda _: f"## Auth\n\n{block}", text, count=1, flags=re.MULTILINE
-        )
-    else:
-        text = text.rstrip("\n") + f"\n\n## Auth\n\n{block}\n"
-    path.write_text(text, encoding="utf-8")
+    replace_block(path, section="## Auth", begin=BEGIN, end=END, block=docs_block(r))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+from bench.docs import replace_block
 from bench.sync.engine import FIRST, THREAD_KINDS, EngineRun
 from bench.sync.peer import PeerRun
 from bench.sync.phases import PHASES
@@ -357,19 +357,4 @@ def docs_block(r: Results) -> str:
 
 def write_docs(path: Path, r: Results) -> None:
     """Replace the generated block of the "Mail sync" section; text outside it is kept."""
-    block = docs_block(r)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
-        text = pattern.sub(lambda _: block, text, count=1)
-    elif re.search(rf"^{re.escape(SECTION)}\s*$", text, re.MULTILINE):
-        text = re.sub(
-            rf"^{re.escape(SECTION)}\s*$",
-            lambda _: f"{SECTION}\n\n{block}",
-            text,
-            count=1,
-            flags=re.MULTILINE,
-        )
-    else:
-        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{block}\n"
-    path.write_text(text, encoding="utf-8")
+    replace_block(path, section=SECTION, begin=BEGIN, end=END, block=docs_block(r))
