@@ -35,6 +35,10 @@ def parse_processes(settings: Settings) -> int:
     return settings.sync_parse_processes or (os.cpu_count() or 1)
 
 
+def _warm_up() -> None:
+    from postwise.sync import ingest  # noqa: F401  (imported for its import cost, in the child)
+
+
 @contextmanager
 def parse_pool(settings: Settings) -> Iterator[Executor | None]:
     """Processes started with forkserver: forking a process that already runs threads (the
@@ -46,6 +50,10 @@ def parse_pool(settings: Settings) -> Iterator[Executor | None]:
     pool = ProcessPoolExecutor(
         max_workers=count, mp_context=multiprocessing.get_context("forkserver")
     )
+    # Start the processes and import the parser now, not when a new mailbox's first batch
+    # is waiting for them (about a second on a small machine).
+    for _ in range(count):
+        pool.submit(_warm_up)
     try:
         yield pool
     finally:
