@@ -8,6 +8,7 @@ local port, unless a test sets its own servers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -133,11 +134,16 @@ async def running(settings: Settings) -> AsyncIterator[Harness]:
                 harness = Harness(http, manager._state)
                 yield harness
         finally:
-            if harness is not None:
-                await harness.cleanup()
+            # Jobs a test left running (an import) must end before its rows are deleted:
+            # on PostgreSQL the two would otherwise deadlock.
             if receiver is not None:
                 receiver.cancel()
                 await asyncio.wait({receiver}, timeout=5)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(broker.wait_all(), timeout=10)
+            if harness is not None:
+                await harness.cleanup()
 
 
 @pytest.fixture

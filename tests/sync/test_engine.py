@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import pytest
 from sqlalchemy import select
 
 from postwise.accounts.models import SyncState
 from postwise.mail.models import Folder, Message, Thread
 from postwise.sync.context import SyncContext
+from postwise.sync.imap import ImapSession
 from tests.fixtures.dovecot import Dovecot
 from tests.sync.conftest import (
     Mailbox,
@@ -197,3 +200,28 @@ async def test_a_message_that_cannot_be_parsed_is_kept_and_flagged(mailbox: Mail
         ).all()
     assert all(mailbox.ctx.blobs.exists(d) for d in stored)
     assert mailbox.ctx.blobs.get(rows[0].raw_sha256).startswith(b"Subject:")
+
+
+async def test_idle_is_reissued_and_still_delivers(
+    make_settings, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[float] = []
+    original = ImapSession.idle_start
+
+    def counting(self: ImapSession) -> None:
+        started.append(time.monotonic())
+        original(self)
+
+    monkeypatch.setattr(ImapSession, "idle_start", counting)
+    async with open_sync_context(make_settings(sync_idle_seconds=5)) as ctx:
+        mailbox = await add_mailbox(ctx, dovecot)
+        mailbox.append(make_message(1)[0])
+        async with mailbox.syncing():
+            await wait_for(lambda: _idle(mailbox))
+            await asyncio.sleep(6.5)  # past the first IDLE's lifetime: a new one is running
+            await asyncio.to_thread(mailbox.append, make_message(2)[0])
+            took = await wait_for(lambda: _count_is(mailbox, 2), timeout=5)
+        assert took < 2.0, f"new mail took {took:.2f} s after IDLE was re-issued"
+    # Once at the start, then again after its 5 s (and after the new mail woke it).
+    assert len(started) >= 2
+    assert started[1] - started[0] == pytest.approx(5, abs=1.5)

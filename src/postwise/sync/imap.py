@@ -55,6 +55,8 @@ NAME_ROLES: dict[str, str] = {
 NOT_SELECTABLE = {b"\\noselect", b"\\nonexistent"}
 FETCH_BODY = [b"UID", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE", b"BODY.PEEK[]"]
 GMAIL_IDS = [b"X-GM-MSGID", b"X-GM-THRID"]
+# Untagged responses during IDLE that mean the mailbox changed (RFC 3501, RFC 7162 VANISHED).
+_IDLE_CHANGES = {b"EXISTS", b"EXPUNGE", b"FETCH", b"RECENT", b"VANISHED"}
 # How long close() waits for a command still running in another thread.
 CLOSE_WAIT_S = 3.0
 
@@ -300,7 +302,10 @@ class ImapSession:
     def idle_wait(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds; True when the server reported a change."""
         responses = self._safe(lambda: self.client.idle_check(timeout=timeout))
-        return bool(responses)
+        # Keep-alives ("* OK Still here") are not changes; mailbox data is.
+        return any(
+            len(response) > 1 and response[1] in _IDLE_CHANGES for response in responses
+        )
 
     def idle_done(self) -> None:
         self._safe(lambda: self.client.idle_done())

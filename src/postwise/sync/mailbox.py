@@ -288,6 +288,9 @@ class MailboxSync:
             try:
                 await asyncio.to_thread(imap.select, inbox)
                 backoff = BACKOFF_FIRST_S
+                # Mail that arrived before this IDLE began (while connecting, or while the
+                # connection was down) is never announced by it: look once now.
+                self.signals.inbox_changed()
                 while True:
                     await asyncio.to_thread(imap.idle_start)
                     started = time.monotonic()
