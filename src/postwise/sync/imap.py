@@ -303,9 +303,7 @@ class ImapSession:
         """Wait up to `timeout` seconds; True when the server reported a change."""
         responses = self._safe(lambda: self.client.idle_check(timeout=timeout))
         # Keep-alives ("* OK Still here") are not changes; mailbox data is.
-        return any(
-            len(response) > 1 and response[1] in _IDLE_CHANGES for response in responses
-        )
+        return any(len(response) > 1 and response[1] in _IDLE_CHANGES for response in responses)
 
     def idle_done(self) -> None:
         self._safe(lambda: self.client.idle_done())
