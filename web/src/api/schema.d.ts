@@ -446,7 +446,7 @@ export interface paths {
         put?: never;
         /**
          * Import an mbox file
-         * @description The body is the mbox file itself (Content-Type application/mbox or application/octet-stream), e.g. a Google Takeout export. The mail goes to a local mailbox (`account_email`, default imported@postwise.local), created when missing; Gmail labels choose the folders. Answers 202 and imports in the background: poll `GET /api/accounts/import/{import_id}`. Codes: empty_upload, not_mbox (422), account_not_local, import_running (409), payload_too_large (413: POSTWISE_MAX_BODY_BYTES; import bigger files with `postwise import`).
+         * @description The body is the mbox file itself (Content-Type application/mbox or application/octet-stream), e.g. a Google Takeout export. The mail goes to a local mailbox (`account_email`, default imported@postwise.local), created when missing; Gmail labels choose the folders. Answers 202 and imports in the background: poll `GET /api/accounts/import/{import_id}`. Codes: empty_upload, not_mbox (422), account_not_local, import_running (409), payload_too_large (413: POSTWISE_MAX_IMPORT_BYTES; import bigger files with `postwise import`).
          */
         post: operations["accounts-import_upload"];
         delete?: never;
