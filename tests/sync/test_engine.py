@@ -224,4 +224,5 @@ async def test_idle_is_reissued_and_still_delivers(
         assert took < 2.0, f"new mail took {took:.2f} s after IDLE was re-issued"
     # Once at the start, then again after its 5 s (and after the new mail woke it).
     assert len(started) >= 2
-    assert started[1] - started[0] == pytest.approx(5, abs=1.5)
+    # Checked once a second while idling, so a little late under load, never early.
+    assert 4.5 <= started[1] - started[0] <= 9
