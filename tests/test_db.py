@@ -8,6 +8,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
+from sqlalchemy.util import greenlet_spawn
 
 from postwise import db
 from postwise.app import create_app
@@ -29,6 +30,37 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:
     assert mode == "wal"
     assert foreign_keys == 1
     assert (tmp_path / "postwise.db").exists()
+
+
+async def test_sqlite_connection_returned_mid_transaction_is_rolled_back(tmp_path) -> None:
+    # The pool's own reset is replaced by a listener that rolls back only an open
+    # transaction: an abandoned one must still never reach the next borrower.
+    settings = Settings(env="dev", data_dir=tmp_path)
+    engine = db.create_engine(settings)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+
+        def abandon() -> bool:
+            raw = engine.sync_engine.raw_connection()
+            cursor = raw.cursor()
+            cursor.execute("INSERT INTO t VALUES (1)")
+            cursor.close()
+            was_open = bool(raw.driver_connection.in_transaction)
+            raw.close()  # back to the pool, never committed
+            return was_open
+
+        assert await greenlet_spawn(abandon)
+        async with engine.connect() as connection:
+            count = (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one()
+            assert count == 0
+        # A committed connection needs no rollback and gets none; it still works after.
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t VALUES (2)"))
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT x FROM t"))).scalars().all() == [2]
+    finally:
+        await engine.dispose()
 
 
 async def test_unreachable_database_answers_503_quickly(make_settings) -> None:

@@ -10,9 +10,11 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 
+from bench.auth.rawhttp import RawConnection, RawHttpError, post_json
 from bench.auth.server import Argon2Parameters, BenchError
 
 LOGIN_PATH = "/api/auth/login"
@@ -175,7 +177,8 @@ class Window:
 
 
 class LoginFlood:
-    """`concurrency` workers logging in back to back, round robin over the accounts.
+    """`concurrency` workers logging in back to back, round robin over the accounts, each on
+    its own keep-alive connection.
 
     Each completed request counts in the window open when it completed. The request count is
     capped below what the per-account limit allows in a minute, so no attempt is throttled.
@@ -183,14 +186,15 @@ class LoginFlood:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        base_url: str,
         *,
         emails: Sequence[str],
         password: str,
         concurrency: int,
         max_requests: int,
     ) -> None:
-        self._client = client
+        self._base_url = base_url
+        self._host = urlsplit(base_url).netloc
         # Encoded once: the load generator shares the cores with the server, so it does as
         # little as it can per request (no JSON encoding, no response parsing).
         self._bodies = [
@@ -216,27 +220,39 @@ class LoginFlood:
         self._window = self.windows[name] = Window()
         return self._window
 
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._worker()) for _ in range(self._concurrency)]
+    async def start(self) -> None:
+        connections = [await RawConnection.open(self._base_url) for _ in range(self._concurrency)]
+        self._tasks = [asyncio.create_task(self._worker(each)) for each in connections]
 
     async def stop(self) -> None:
         self._stopping = True
-        # In-flight requests finish (at most REQUEST_TIMEOUT_S), so the server is quiet after.
+        # In-flight requests finish, so the server is quiet after.
         await asyncio.gather(*self._tasks)
 
-    async def _worker(self) -> None:
-        headers = {"Content-Type": "application/json"}
-        while not self._stopping and self._sent < self._max_requests:
-            index = self._sent
-            self._sent += 1
-            headers["X-Forwarded-For"] = forwarded_for(index)
-            body = self._bodies[index % len(self._bodies)]
-            started = time.perf_counter()
-            try:
-                response = await self._client.post(LOGIN_PATH, content=body, headers=headers)
-            except httpx.HTTPError as error:
-                self._window.errors[type(error).__name__] += 1
-                continue
-            window = self._window
-            window.latencies.append(time.perf_counter() - started)
-            window.statuses[response.status_code] += 1
+    async def _worker(self, connection: RawConnection) -> None:
+        try:
+            while not self._stopping and self._sent < self._max_requests:
+                index = self._sent
+                self._sent += 1
+                request = post_json(
+                    self._host,
+                    LOGIN_PATH,
+                    self._bodies[index % len(self._bodies)],
+                    {**API_CLIENT, "X-Forwarded-For": forwarded_for(index)},
+                )
+                started = time.perf_counter()
+                try:
+                    status, _ = await asyncio.wait_for(
+                        connection.request(request), REQUEST_TIMEOUT_S
+                    )
+                except (RawHttpError, OSError, TimeoutError) as error:
+                    # The connection is unusable after an error: count it and open another.
+                    self._window.errors[type(error).__name__] += 1
+                    await connection.close()
+                    connection = await RawConnection.open(self._base_url)
+                    continue
+                window = self._window
+                window.latencies.append(time.perf_counter() - started)
+                window.statuses[status] += 1
+        finally:
+            await connection.close()

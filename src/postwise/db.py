@@ -96,6 +96,8 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         engine = create_async_engine(
             database_url,
             connect_args={"timeout": timeout},
+            # Reset on return is done by the "reset" listener in _configure_sqlite instead.
+            pool_reset_on_return=None,
         )
         _configure_sqlite(engine, busy_timeout_ms=int(timeout * 1000))
         return engine
@@ -134,6 +136,17 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+        # The pool's default reset rolls back every returned connection, even one whose
+        # transaction was just committed; with aiosqlite that is one more trip to the
+        # connection's thread on every request. sqlite3 knows whether a transaction is open,
+        # so only then is there anything to roll back.
+        if reset_state.terminate_only:
+            return
+        if dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -27,6 +27,9 @@ FREE_FAILURES = 5
 FIRST_LOCK = timedelta(minutes=1)
 LONGEST_LOCK = timedelta(hours=1)
 _DEVICE_PURPOSE = "device"
+# A device seen in the database is remembered in the Store this long, so signing in again
+# from it costs no SELECT and UPDATE; its last_seen_at is then refreshed about once a day.
+_KNOWN_DEVICE_CACHE_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -196,9 +199,15 @@ async def _note_device(
     db: AsyncSession, kit: AuthKit, *, user: User, device_hash: str, client: ClientInfo
 ) -> None:
     now = utcnow()
+    cache_key = f"auth:known-device:{user.id}:{device_hash}"
+    if await kit.store.get(cache_key) is not None:
+        return
     known = await db.get(KnownDevice, (user.id, device_hash))
     if known is not None:
         known.last_seen_at = now
+        # Only a device already in the database is cached: a new one is cached at its next
+        # sign-in, once the row surely committed, so a failed commit never hides a new device.
+        await kit.store.set(cache_key, "1", ttl=_KNOWN_DEVICE_CACHE_SECONDS)
         return
     seen_before = await db.scalar(
         select(func.count()).select_from(KnownDevice).where(KnownDevice.user_id == user.id)
