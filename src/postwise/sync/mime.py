@@ -31,6 +31,7 @@ from postwise.sync.mime_headers import (
     header_text,
     parse_headers,
 )
+from postwise.sync.mime_split import split_message
 from postwise.sync.quotes import find_quote_and_signature
 from postwise.sync.sanitize import html_to_text, sanitize_html
 
@@ -403,8 +404,8 @@ def _message(
     )
 
 
-def _parse(raw: bytes) -> ParsedMessage:
-    msg = BytesParser(policy=POLICY).parsebytes(raw)
+def _parse(raw: bytes, *, fast: bool = True) -> ParsedMessage:
+    msg = (split_message(raw) if fast else None) or BytesParser(policy=POLICY).parsebytes(raw)
     headers = parse_headers(msg)
     walk = _Walk()
     texts, htmls = _collect(msg, walk, 0)
@@ -462,13 +463,15 @@ def _salvage(raw: bytes, reason: str) -> ParsedMessage:
         )
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse one message. Never raises: failures give `parse_error` and best-effort fields."""
+def parse_message(raw: bytes, *, fast: bool = True) -> ParsedMessage:
+    """Parse one message. Never raises: failures give `parse_error` and best-effort fields.
+
+    `fast=False` always uses the stdlib parser for the tree (tests compare the two paths)."""
     try:
         data = raw if isinstance(raw, bytes) else bytes(raw)
     except Exception:
         data = b""
     try:
-        return _parse(data)
+        return _parse(data, fast=fast)
     except Exception as exc:  # anything at all: the message must still be stored
         return _salvage(data, f"could not parse message ({type(exc).__name__})")
