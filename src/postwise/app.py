@@ -24,6 +24,7 @@ from postwise.auth.router import router as auth_router
 from postwise.config import Settings
 from postwise.deps import Services
 from postwise.kit.errors import install_error_handlers
+from postwise.mail.router import router as mail_router
 from postwise.migrations.runner import upgrade_database
 from postwise.notify.router import router as notify_router
 from postwise.observability.health import router as health_router
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before the accounts router, so /api/accounts/import is never read as an account id.
     app.include_router(imports_router)
     app.include_router(accounts_router)
+    app.include_router(mail_router)
     app.include_router(notify_router)
     app.router.default = WebApp(settings.web_dir)
 

@@ -82,6 +82,30 @@ class Thread(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
 
 
+class ThreadFolder(Base):
+    """Which folders hold a thread, with the thread's date copied in: the index a folder's
+    thread list pages through (newest first, keyset on (last_message_at, thread_id)) without
+    grouping the folder's messages on every request. Kept by `mail.thread_folders`, which
+    every path that adds, moves, removes or re-threads messages reaches through
+    `refresh_threads`."""
+
+    __tablename__ = "thread_folders"
+    __table_args__ = (Index("ix_thread_folders_list", "folder_id", "last_message_at", "thread_id"),)
+
+    thread_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    folder_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    last_message_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    message_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    unread_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
 class Message(Base):
     """One message in one folder, keyed on the server by (folder, uidvalidity, uid).
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import nh3
 
-__all__ = ["SanitizedHtml", "html_to_text", "sanitize_html"]
+__all__ = ["SanitizedHtml", "html_to_text", "restore_remote_images", "sanitize_html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +275,17 @@ def _rewrite_img(match: re.Match[str], found: _Findings) -> str:
     # Values cannot contain '"' (escaped by the serialiser), so ' src="' is always an attribute.
     tag = tag.replace(' src="', ' data-postwise-src="') if remote_src else tag
     return tag.replace(' srcset="', ' data-postwise-srcset="')
+
+
+_BLOCKED_TAG_RE = re.compile(r"<(?:img|table|td|th|tr)\b[^>]* data-postwise-[a-z]+=\"[^>]*>")
+_BLOCKED_ATTR_RE = re.compile(r' data-postwise-(src|srcset|background)="')
+
+
+def restore_remote_images(html: str) -> str:
+    """The "show images" switch: put back what `sanitize_html` moved aside (tracking pixels
+    stay removed). Only tags are touched: in sanitised output `<` and `>` delimit tags alone,
+    so text that merely mentions `data-postwise-src` is left as it is."""
+    return _BLOCKED_TAG_RE.sub(lambda m: _BLOCKED_ATTR_RE.sub(r' \1="', m.group(0)), html)
 
 
 def _rewrite_background(match: re.Match[str], found: _Findings) -> str:

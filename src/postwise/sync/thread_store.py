@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from postwise.mail.models import Message, Thread
+from postwise.mail.thread_folders import refresh_thread_folders
 from postwise.sync.subjects import (
     SUBJECT_WINDOW,
     SubjectGroup,
@@ -121,6 +122,7 @@ async def refresh_threads(db: AsyncSession, thread_ids: Collection[uuid.UUID]) -
             await db.execute(update(Thread), rows)
         if empty := [tid for tid in chunk if tid not in summaries]:
             await db.execute(delete(Thread).where(Thread.id.in_(empty)))
+        await refresh_thread_folders(db, list(summaries))
 
 
 async def _assign_batch(db: AsyncSession, batch: list[Message]) -> ThreadChanges:
@@ -301,6 +303,7 @@ async def _apply(
     """Write the decision: new threads, merges (messages moved, emptied threads deleted),
     the batch's thread ids, and fresh aggregates for every thread that changed."""
     new_rows: list[dict[str, object]] = []
+    new_ids: set[uuid.UUID] = set()
     moves: dict[uuid.UUID, uuid.UUID] = {}
     assigned: dict[int, uuid.UUID] = {}
     for members in components.groups():
@@ -314,6 +317,7 @@ async def _apply(
             moves.update({tid: survivor for tid in stored if tid != survivor})
         else:
             survivor = uuid.uuid4()
+            new_ids.add(survivor)
             first = batch[positions[0]]
             summary = _summary_of([batch[position] for position in positions])
             new_rows.append(
@@ -348,8 +352,9 @@ async def _apply(
         # Not a change to flush again: the row already says so.
         set_committed_value(batch[position], "thread_id", thread_id)
     await db.flush()
-    created = {row["id"] for row in new_rows}
+    created = {survivor for survivor in assigned.values() if survivor in new_ids}
     await refresh_threads(db, {tid for tid in assigned.values() if tid not in created})
+    await refresh_thread_folders(db, created)
     return ThreadChanges(touched=set(assigned.values()), deleted=set(moves))
 
 

@@ -29,6 +29,7 @@ JOB_MODULES: tuple[str, ...] = (
     "postwise.auth.tasks",
     "postwise.sync.tasks",
     "postwise.accounts.imports",
+    "postwise.mail.tasks",
 )
 
 

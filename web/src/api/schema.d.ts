@@ -535,6 +535,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/folders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Folders */
+        get: operations["mail-list_folders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/threads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Threads
+         * @description Conversations in a folder, newest first. `folder` is a role (inbox, sent, drafts, trash, junk, archive, all) or a folder id; a role without `account_id` is the unified view across every mailbox. Pages are keyset-paginated: pass `next_cursor` back.
+         */
+        get: operations["mail-list_threads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/threads/{thread_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Thread */
+        get: operations["mail-get_thread"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/threads/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Thread Actions
+         * @description Applied to the local copy at once and written back to the server by the sync engine. `archive` takes the threads out of the inbox; `move` needs `folder` (a folder of the same mailbox). Threads that are not yours count as not found.
+         */
+        post: operations["mail-thread_actions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Message
+         * @description The per-message switch for remote images (off by default).
+         */
+        patch: operations["mail-update_message"];
+        trace?: never;
+    };
+    "/api/messages/{message_id}/raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Raw Message
+         * @description The message exactly as the server gave it.
+         */
+        get: operations["mail-raw_message"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/{message_id}/attachments/{position}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Attachment
+         * @description Always a download (`Content-Disposition: attachment`) with the declared type; active content (HTML, SVG, XML) is sandboxed should a browser open it anyway.
+         */
+        get: operations["mail-download_attachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dev/outbox": {
         parameters: {
             query?: never;
@@ -688,6 +822,18 @@ export interface components {
             /** Sync Window Days */
             sync_window_days?: number | null;
         };
+        /**
+         * Action
+         * @enum {string}
+         */
+        Action: "read" | "unread" | "star" | "unstar" | "archive" | "move" | "trash" | "spam" | "delete";
+        /** AddressOut */
+        AddressOut: {
+            /** Name */
+            name: string;
+            /** Address */
+            address: string;
+        };
         /** AdminUpdate */
         AdminUpdate: {
             /** Is Active */
@@ -723,6 +869,26 @@ export interface components {
             locked_until: string | null;
             /** Last Seen At */
             last_seen_at?: string | null;
+        };
+        /** AttachmentOut */
+        AttachmentOut: {
+            /**
+             * Position
+             * @description `n` in the download URL.
+             */
+            position: number;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Content Id */
+            content_id: string | null;
+            /** Is Inline */
+            is_inline: boolean;
+            /** Url */
+            url: string;
         };
         /** ChangePasswordRequest */
         ChangePasswordRequest: {
@@ -779,6 +945,47 @@ export interface components {
             items: components["schemas"]["EventOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** FolderList */
+        FolderList: {
+            /** Items */
+            items: components["schemas"]["FolderOut"][];
+        };
+        /** FolderOut */
+        FolderOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /**
+             * Name
+             * @description The server's full path, e.g. `INBOX` or `Work/Clients`.
+             */
+            name: string;
+            /**
+             * Display Name
+             * @description The last path segment, for menus.
+             */
+            display_name: string;
+            /** Delimiter */
+            delimiter: string | null;
+            /**
+             * Role
+             * @description inbox, sent, drafts, trash, junk, archive, all, or null for own folders.
+             */
+            role: string | null;
+            /** Selectable */
+            selectable: boolean;
+            /** Total Count */
+            total_count: number;
+            /** Unread Count */
+            unread_count: number;
         };
         /** Health */
         Health: {
@@ -853,6 +1060,81 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** MessageOut */
+        MessageOut: {
+            /** Id */
+            id: number;
+            /** Thread Id */
+            thread_id: string | null;
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /**
+             * Folder Id
+             * Format: uuid
+             */
+            folder_id: string;
+            /** Message Id */
+            message_id: string | null;
+            /** Subject */
+            subject: string;
+            from: components["schemas"]["AddressOut"];
+            /** To */
+            to: components["schemas"]["AddressOut"][];
+            /** Cc */
+            cc: components["schemas"]["AddressOut"][];
+            /** Bcc */
+            bcc: components["schemas"]["AddressOut"][];
+            /** Reply To */
+            reply_to: components["schemas"]["AddressOut"][];
+            /** Sent At */
+            sent_at: string | null;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Is Read */
+            is_read: boolean;
+            /** Is Starred */
+            is_starred: boolean;
+            /** Is Answered */
+            is_answered: boolean;
+            /** Is Draft */
+            is_draft: boolean;
+            /** Snippet */
+            snippet: string;
+            /** Body Text */
+            body_text: string;
+            /**
+             * Body Html
+             * @description Sanitised. Remote images are blocked unless `show_images` is on.
+             */
+            body_html: string | null;
+            /** Quote Offset */
+            quote_offset: number | null;
+            /** Signature Offset */
+            signature_offset: number | null;
+            /** Has Remote Images */
+            has_remote_images: boolean;
+            /** Has Tracking Pixel */
+            has_tracking_pixel: boolean;
+            /** Show Images */
+            show_images: boolean;
+            /** List Unsubscribe */
+            list_unsubscribe: string | null;
+            /** Parse Error */
+            parse_error: string | null;
+            /** Attachments */
+            attachments: components["schemas"]["AttachmentOut"][];
+        };
+        /** MessageUpdate */
+        MessageUpdate: {
+            /** Show Images */
+            show_images: boolean;
+        };
         /** MfaLoginRequest */
         MfaLoginRequest: {
             /** Mfa Token */
@@ -904,6 +1186,13 @@ export interface components {
              * @description Newest first, at most 50.
              */
             items: components["schemas"]["OutboxItem"][];
+        };
+        /** Participant */
+        Participant: {
+            /** Name */
+            name: string;
+            /** Address */
+            address: string;
         };
         /**
          * Problem
@@ -1047,6 +1336,128 @@ export interface components {
          * @enum {string}
          */
         SyncState: "initial" | "syncing" | "idle" | "error";
+        /** ThreadActionRequest */
+        ThreadActionRequest: {
+            /** Thread Ids */
+            thread_ids: string[];
+            action: components["schemas"]["Action"];
+            /**
+             * Folder
+             * @description The target folder's id, for `move` only.
+             */
+            folder?: string | null;
+        };
+        /** ThreadActionResult */
+        ThreadActionResult: {
+            /**
+             * Thread Ids
+             * @description The threads that were changed.
+             */
+            thread_ids: string[];
+            /**
+             * Message Count
+             * @description Messages changed.
+             */
+            message_count: number;
+        };
+        /** ThreadDetail */
+        ThreadDetail: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Subject */
+            subject: string;
+            /** Message Count */
+            message_count: number;
+            /** Unread Count */
+            unread_count: number;
+            /**
+             * Last Message At
+             * Format: date-time
+             */
+            last_message_at: string;
+            /** Labels */
+            labels: components["schemas"]["ThreadLabel"][];
+            /**
+             * Messages
+             * @description Oldest first; a mail held in several folders (Gmail's All Mail) once.
+             */
+            messages: components["schemas"]["MessageOut"][];
+        };
+        /** ThreadLabel */
+        ThreadLabel: {
+            /**
+             * Folder Id
+             * Format: uuid
+             */
+            folder_id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string | null;
+        };
+        /** ThreadPage */
+        ThreadPage: {
+            /** Items */
+            items: components["schemas"]["ThreadSummary"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
+        /** ThreadSummary */
+        ThreadSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Subject */
+            subject: string;
+            /**
+             * Snippet
+             * @description Of the newest message.
+             */
+            snippet: string;
+            /**
+             * Participants
+             * @description Senders in the order they first wrote, each once.
+             */
+            participants: components["schemas"]["Participant"][];
+            /** Message Count */
+            message_count: number;
+            /** Unread */
+            unread: boolean;
+            /** Unread Count */
+            unread_count: number;
+            /** Starred */
+            starred: boolean;
+            /** Has Attachments */
+            has_attachments: boolean;
+            /**
+             * Last Message At
+             * Format: date-time
+             */
+            last_message_at: string;
+            /**
+             * Labels
+             * @description The folders holding its messages.
+             */
+            labels: components["schemas"]["ThreadLabel"][];
+        };
         /** TokenRequest */
         TokenRequest: {
             /** Token */
@@ -3683,6 +4094,379 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "mail-list_folders": {
+        parameters: {
+            query?: {
+                /** @description Only this mailbox's. */
+                account_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FolderList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "mail-list_threads": {
+        parameters: {
+            query?: {
+                folder?: string;
+                account_id?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "mail-get_thread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "mail-thread_actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThreadActionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadActionResult"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "mail-update_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "mail-raw_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "message/rfc822": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "mail-download_attachment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: number;
+                position: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,197 @@
+"""The mail API: folders, threads (keyset pages), a thread's messages, raw source, attachments
+and actions on whole threads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
+from starlette.responses import FileResponse
+
+from postwise.auth.deps import CurrentUser
+from postwise.deps import SessionDep, SettingsDep
+from postwise.kit.errors import ProblemError, problem_responses
+from postwise.mail import listing, reading
+from postwise.mail.actions import Action, apply_action
+from postwise.mail.blobs import BlobStore
+from postwise.mail.schemas import (
+    FolderList,
+    MessageOut,
+    MessageUpdate,
+    ThreadActionRequest,
+    ThreadActionResult,
+    ThreadDetail,
+    ThreadPage,
+)
+from postwise.mail.tasks import announce_after_commit
+
+router = APIRouter(prefix="/api", tags=["mail"], responses=problem_responses(401, 422))
+
+# Content a browser would render or run if it ever displayed it inline: served as a download
+# anyway, and sandboxed should anything open it.
+_ACTIVE_TYPES = (
+    "text/html",
+    "image/svg+xml",
+    "application/xhtml+xml",
+    "text/xml",
+    "application/xml",
+)
+
+
+async def get_blobs(settings: SettingsDep) -> BlobStore:
+    return BlobStore(settings.effective_blob_dir)
+
+
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+
+
+def _uuid_or_404(value: str, what: str) -> uuid.UUID:
+    # Ids are taken as text so a malformed one is a 404 like any unknown one, not a 422.
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise reading.not_found(what) from None
+
+
+@router.get("/folders", response_model=FolderList)
+async def list_folders(
+    user: CurrentUser,
+    db: SessionDep,
+    account_id: Annotated[uuid.UUID | None, Query(description="Only this mailbox's.")] = None,
+) -> FolderList:
+    return FolderList(items=await listing.list_folders(db, user.id, account_id))
+
+
+@router.get(
+    "/threads",
+    response_model=ThreadPage,
+    responses=problem_responses(404),
+    description="Conversations in a folder, newest first. `folder` is a role (inbox, sent, "
+    "drafts, trash, junk, archive, all) or a folder id; a role without `account_id` is the "
+    "unified view across every mailbox. Pages are keyset-paginated: pass `next_cursor` back.",
+)
+async def list_threads(
+    user: CurrentUser,
+    db: SessionDep,
+    folder: Annotated[str, Query(max_length=64)] = "inbox",
+    account_id: uuid.UUID | None = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> ThreadPage:
+    after = listing.decode_cursor(cursor) if cursor else None
+    folder_ids = await listing.resolve_folders(db, user.id, folder, account_id)
+    ids, next_position = await listing.page_threads(
+        db, user.id, folder_ids, limit=limit, after=after
+    )
+    return ThreadPage(
+        items=await listing.thread_summaries(db, user.id, ids),
+        next_cursor=listing.encode_cursor(next_position) if next_position else None,
+    )
+
+
+@router.get("/threads/{thread_id}", response_model=ThreadDetail, responses=problem_responses(404))
+async def get_thread(
+    user: CurrentUser, db: SessionDep, thread_id: Annotated[str, PathParam()]
+) -> ThreadDetail:
+    return await reading.get_thread(db, user.id, _uuid_or_404(thread_id, "thread"))
+
+
+@router.post(
+    "/threads/actions",
+    response_model=ThreadActionResult,
+    responses=problem_responses(404, 409),
+    description="Applied to the local copy at once and written back to the server by the "
+    "sync engine. `archive` takes the threads out of the inbox; `move` needs `folder` (a "
+    "folder of the same mailbox). Threads that are not yours count as not found.",
+)
+async def thread_actions(
+    body: ThreadActionRequest, user: CurrentUser, db: SessionDep
+) -> ThreadActionResult:
+    if body.action is Action.MOVE and body.folder is None:
+        raise ProblemError(422, "invalid_folder", "`move` needs `folder`, the target's id.")
+    found, message_ids = await reading.thread_message_ids(
+        db, user.id, body.thread_ids, action=body.action.value
+    )
+    if not found:
+        raise reading.not_found("thread")
+    changed = await apply_action(
+        db, user_id=user.id, message_ids=message_ids, action=body.action, folder_id=body.folder
+    )
+    announce_after_commit(db, user.id, threads=found, messages=changed)
+    return ThreadActionResult(thread_ids=found, message_count=len(changed))
+
+
+@router.patch(
+    "/messages/{message_id}",
+    response_model=MessageOut,
+    responses=problem_responses(404),
+    description="The per-message switch for remote images (off by default).",
+)
+async def update_message(
+    body: MessageUpdate,
+    user: CurrentUser,
+    db: SessionDep,
+    message_id: Annotated[int, PathParam(ge=1)],
+) -> MessageOut:
+    message = await reading.owned_message(db, user.id, message_id)
+    message.show_images = body.show_images
+    await db.flush()
+    attachments = await reading.message_attachments(db, message)
+    return reading.message_out(message, attachments)
+
+
+@router.get(
+    "/messages/{message_id}/raw",
+    response_class=FileResponse,
+    responses={**problem_responses(404), 200: {"content": {"message/rfc822": {}}}},
+    description="The message exactly as the server gave it.",
+)
+async def raw_message(
+    user: CurrentUser,
+    db: SessionDep,
+    blobs: BlobsDep,
+    message_id: Annotated[int, PathParam(ge=1)],
+) -> FileResponse:
+    message = await reading.owned_message(db, user.id, message_id)
+    path = blobs.path(message.raw_sha256)
+    if not path.is_file():
+        raise ProblemError(404, "blob_missing", "The stored copy of this message is missing.")
+    return FileResponse(
+        path,
+        media_type="message/rfc822",
+        filename=f"message-{message.id}.eml",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@router.get(
+    "/messages/{message_id}/attachments/{position}",
+    response_class=FileResponse,
+    responses=problem_responses(404),
+    description="Always a download (`Content-Disposition: attachment`) with the declared "
+    "type; active content (HTML, SVG, XML) is sandboxed should a browser open it anyway.",
+)
+async def download_attachment(
+    user: CurrentUser,
+    db: SessionDep,
+    blobs: BlobsDep,
+    message_id: Annotated[int, PathParam(ge=1)],
+    position: Annotated[int, PathParam(ge=0)],
+) -> FileResponse:
+    message = await reading.owned_message(db, user.id, message_id)
+    attachment = await reading.owned_attachment(db, message, position)
+    path = blobs.path(attachment.sha256)
+    if not path.is_file():
+        raise ProblemError(404, "blob_missing", "The stored copy of this attachment is missing.")
+    headers = {"Cache-Control": "private, no-store"}
+    if attachment.content_type.lower().startswith(_ACTIVE_TYPES):
+        headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return FileResponse(
+        path,
+        media_type=attachment.content_type or "application/octet-stream",
+        filename=attachment.filename or f"attachment-{position}",
+        content_disposition_type="attachment",
+        headers=headers,
+    )

@@ -1,0 +1,1 @@
+"""Search: the query language users type into the search box."""
