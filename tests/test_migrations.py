@@ -15,6 +15,7 @@ import postwise.models  # noqa: F401
 from postwise import db
 from postwise.config import Settings
 from postwise.migrations.runner import downgrade_database, upgrade_database
+from postwise.search.index import include_object
 from tests import services
 from tests.conftest import create_postgres_database, drop_postgres_database
 
@@ -46,7 +47,12 @@ def _tables(settings: Settings, url: str) -> set[str]:
 def _diff(settings: Settings, url: str) -> list[object]:
     def compare(connection: Connection) -> list[object]:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": include_object,
+            },
         )
         return list(compare_metadata(context, db.Base.metadata))
 

@@ -26,6 +26,7 @@ from postwise.deps import Services
 from postwise.kit.errors import install_error_handlers
 from postwise.mail.router import router as mail_router
 from postwise.migrations.runner import upgrade_database
+from postwise.search.router import router as search_router
 from postwise.notify.router import router as notify_router
 from postwise.observability.health import router as health_router
 from postwise.observability.logging import configure_logging
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports_router)
     app.include_router(accounts_router)
     app.include_router(mail_router)
+    app.include_router(search_router)
     app.include_router(notify_router)
     app.router.default = WebApp(settings.web_dir)
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 import postwise.models  # noqa: F401  (registers every table on Base.metadata)
 from postwise.config import Settings
 from postwise.db import Base, UtcDateTime, create_engine, is_sqlite
+from postwise.search.index import include_object
 
 config = context.config
 settings: Settings = config.attributes.get("settings") or Settings()
@@ -35,6 +36,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=True,
         render_item=_render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

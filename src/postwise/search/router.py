@@ -1,0 +1,51 @@
+"""GET /api/search: Gmail's query language over the user's mail, answered as thread summaries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from postwise.auth.deps import CurrentUser
+from postwise.deps import SessionDep
+from postwise.kit.errors import problem_responses
+from postwise.mail.listing import thread_summaries
+from postwise.mail.schemas import ThreadPage
+from postwise.search import service
+from postwise.search.query import MAX_QUERY_LENGTH, QuerySyntaxError, parse_query
+
+router = APIRouter(prefix="/api", tags=["search"], responses=problem_responses(401, 422))
+
+
+@router.get(
+    "/search",
+    response_model=ThreadPage,
+    description="Conversations with a message matching `q`, newest match first, in pages like "
+    '`GET /api/threads`. The language (words, "phrases", from:, to:, cc:, bcc:, subject:, '
+    "has:attachment, filename:, is:, in:, before:/after:, older_than:/newer_than:, "
+    "larger:/smaller:, -negation, OR, parentheses) is described in docs/search.md. A "
+    "malformed query answers 422 `invalid_query` with `errors[]`: a `code` and the 0-based "
+    "character `position` of each problem. Trash and spam are searched only when `in:` says so.",
+)
+async def search(
+    user: CurrentUser,
+    db: SessionDep,
+    q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH * 2)],
+    account_id: uuid.UUID | None = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> ThreadPage:
+    try:
+        node = parse_query(q, now=datetime.now(UTC))
+    except QuerySyntaxError as error:
+        raise error.to_problem() from None
+    after = service.decode_cursor(cursor) if cursor else None
+    ids, next_position = await service.search_threads(
+        db, user.id, node, limit=limit, after=after, account_id=account_id
+    )
+    return ThreadPage(
+        items=await thread_summaries(db, user.id, ids),
+        next_cursor=service.encode_cursor(next_position) if next_position else None,
+    )
