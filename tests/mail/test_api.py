@@ -359,3 +359,64 @@ async def test_bad_parameters_are_clear_problems(h: Harness):
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] == code
+
+
+HOSTILE = """<html><head><style>body{background:url(https://t.example/bg.png)}</style>
+<script>alert(1)</script><meta http-equiv="refresh" content="0;url=https://evil.example"></head>
+<body onload="steal()"><p onclick="x()">Hello <a href="javascript:alert(1)">click</a>
+<a href="https://ok.example/page">fine</a></p>
+<form action="https://evil.example/login"><input name="password"></form>
+<img src="https://cdn.example/photo.png" width="300" height="200">
+<img src="https://track.example/o.gif" width="1" height="1">
+<iframe src="https://evil.example"></iframe><svg onload="x()"><script>y()</script></svg>
+<object data="https://evil.example/x.swf"></object>
+<div style="background-image:url('https://t.example/x.png')">styled</div></body></html>"""
+
+
+async def test_thread_html_is_sanitised_and_images_switch_on(h, dovecot, smtp_server, mailbox):
+    message = EmailMessage()
+    message["From"] = "News <news@example.test>"
+    message["To"] = "Reader <reader@example.test>"
+    message["Subject"] = "Hostile"
+    message["Message-ID"] = make_msgid(domain="example.test")
+    message.set_content("plain version")
+    message.add_alternative(HOSTILE, subtype="html")
+    imap = dovecot.client(mailbox[0])
+    imap.append("INBOX", bytes(message))
+    imap.logout()
+    headers, account_id = await connect(h, dovecot, smtp_server, mailbox)
+    await synced(h, headers, account_id, 1)
+    thread = (await all_pages(h, headers))[0]
+    detail = (await h.http.get(f"/api/threads/{thread['id']}", headers=headers)).json()
+    shown = detail["messages"][0]
+    html = shown["body_html"].lower()
+    for banned in (
+        "<script",
+        "onload",
+        "onclick",
+        "javascript:",
+        "<form",
+        "<input",
+        "<iframe",
+        "<object",
+        "<svg",
+        "<meta",
+        "<style",
+        "http-equiv",
+        "url(",
+    ):
+        assert banned not in html, banned
+    # Remote resources are not loaded until asked: the photo waits, the tracker is gone.
+    assert ' src="https://' not in html
+    assert "track.example" not in html
+    assert 'href="https://ok.example/page"' in html and "noopener" in html
+    assert shown["has_remote_images"] is True and shown["has_tracking_pixel"] is True
+    switched = await h.http.patch(
+        f"/api/messages/{shown['id']}", json={"show_images": True}, headers=headers
+    )
+    assert switched.status_code == 200, switched.text
+    html = switched.json()["body_html"]
+    assert 'src="https://cdn.example/photo.png"' in html
+    assert "track.example" not in html and "<script" not in html.lower()
+    again = (await h.http.get(f"/api/threads/{thread['id']}", headers=headers)).json()
+    assert again["messages"][0]["show_images"] is True
