@@ -26,7 +26,6 @@ from postwise.deps import Services
 from postwise.kit.errors import install_error_handlers
 from postwise.mail.router import router as mail_router
 from postwise.migrations.runner import upgrade_database
-from postwise.search.router import router as search_router
 from postwise.notify.router import router as notify_router
 from postwise.observability.health import router as health_router
 from postwise.observability.logging import configure_logging
@@ -36,7 +35,9 @@ from postwise.observability.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from postwise.realtime.router import router as realtime_router
 from postwise.runtime import open_runtime
+from postwise.search.router import router as search_router
 from postwise.sync.runner import sync_engine
 from postwise.users.router import admin_router
 from postwise.users.router import router as users_router
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mail_router)
     app.include_router(search_router)
     app.include_router(notify_router)
+    app.include_router(realtime_router)
     app.router.default = WebApp(settings.web_dir)
 
     # Added innermost first: the request context wraps the rest, so even a failure in another

@@ -124,6 +124,15 @@ class Settings(BaseSettings):
     # Where attachment and raw-message blobs live (default: <data_dir>/blobs).
     blob_dir: Path | None = None
 
+    # Live events (WS /api/ws, docs/websocket.md).
+    # Seconds between heartbeat frames; each heartbeat also re-checks that the socket's session
+    # has not been revoked, so this is also how late a logout can reach an open socket.
+    live_heartbeat_seconds: float = Field(default=25.0, gt=0, le=300)
+    # Seconds a new socket has to send its auth message before it is closed (4408).
+    live_auth_timeout: float = Field(default=10.0, gt=0, le=300)
+    # Frames that may wait for one slow socket; past that it is closed (1013) and re-reads.
+    live_queue_size: int = Field(default=256, ge=1, le=100_000)
+
     @field_validator(
         "cors_origins",
         "trusted_proxies",

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.auth import sessions
 from postwise.auth.clientinfo import ClientInfo, client_info
 from postwise.auth.errors import BEARER, not_authenticated
-from postwise.auth.kit import AuthKitDep
+from postwise.auth.kit import AuthKit, AuthKitDep
 from postwise.auth.tokens import InvalidTokenError
 from postwise.deps import SessionDep, SettingsDep
 from postwise.kit.errors import ProblemError
@@ -32,10 +33,9 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-async def get_principal(request: Request, db: SessionDep, kit: AuthKitDep) -> Principal:
-    token = bearer_token(request)
-    if token is None:
-        raise not_authenticated()
+async def principal_from_token(db: AsyncSession, kit: AuthKit, token: str) -> Principal:
+    """The one definition of a valid access token (signature, expiry, live session, active
+    user), for requests and for the WebSocket, whose token arrives in a message."""
     try:
         claims = kit.codec.decode("access", token)
     except InvalidTokenError as error:
@@ -49,6 +49,13 @@ async def get_principal(request: Request, db: SessionDep, kit: AuthKitDep) -> Pr
     if user is None or not user.is_active:
         raise ProblemError(401, "session_revoked", "This session has ended.", headers=BEARER)
     return Principal(user=user, session_id=claims.session_id)
+
+
+async def get_principal(request: Request, db: SessionDep, kit: AuthKitDep) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise not_authenticated()
+    return await principal_from_token(db, kit, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
