@@ -183,11 +183,13 @@ async def thread_summaries(
     if not thread_ids:
         return []
     ids = list(thread_ids)
+    # By primary key, the owner checked here: with `user_id` in the WHERE clause SQLite's
+    # planner (which has no statistics unless ANALYZE ran) walks the owner's whole index
+    # instead, 10 ms at 100,000 threads where the key lookups take 0.5 ms.
     threads = {
         t.id: t
-        for t in (
-            await db.scalars(select(Thread).where(Thread.id.in_(ids), Thread.user_id == user_id))
-        ).all()
+        for t in (await db.scalars(select(Thread).where(Thread.id.in_(ids)))).all()
+        if t.user_id == user_id
     }
     flags = {
         tid: (bool(starred), bool(attached))

@@ -121,6 +121,8 @@ class Message(Base):
         # Threading looks up earlier replies to a new message's id.
         Index("ix_messages_account_irt", "account_id", "in_reply_to"),
         Index("ix_messages_thread", "thread_id", "received_at"),
+        # Search: `larger:` finds its few big messages without reading the whole mailbox.
+        Index("ix_messages_user_size", "user_id", "size"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -45,7 +45,7 @@ from postwise.search.query import (
     Text,
 )
 
-__all__ = ["compile_query", "mentions_folder"]
+__all__ = ["compile_query", "fts_phrase", "mentions_folder"]
 
 # messages.size is a 32-bit integer: a bound past it means "every message" or "none".
 _MAX_SIZE = 2**31 - 1
@@ -72,6 +72,14 @@ def mentions_folder(node: Node) -> bool:
     if isinstance(node, And | Or):
         return any(mentions_folder(child) for child in node.nodes)
     return False
+
+
+def fts_phrase(node: Text) -> str:
+    """The FTS5 query of one text term: always a quoted phrase (so nothing the user typed is
+    read as FTS5 syntax), restricted to its column when the term names a field."""
+    phrase = '"' + node.value.replace('"', '""') + '"'
+    fts_column = _FTS_COLUMN.get(node.field or "")
+    return f"{fts_column} : {phrase}" if fts_column else phrase
 
 
 def compile_query(node: Node, *, dialect: str, user_id: uuid.UUID) -> ColumnElement[bool]:
@@ -127,14 +135,12 @@ class _Compiler:
         return self.fts(node) if self.sqlite else self.tsquery(node)
 
     def fts(self, node: Text) -> ColumnElement[bool]:
-        phrase = '"' + node.value.replace('"', '""') + '"'
-        fts_column = _FTS_COLUMN.get(node.field or "")
-        expression = f"{fts_column} : {phrase}" if fts_column else phrase
         fts = table(index.FTS_TABLE, column("rowid"))
-        matching = select(fts.c.rowid).where(
-            literal_column(index.FTS_TABLE).op("MATCH")(literal(expression))
-        )
-        return Message.id.in_(matching)
+        # A term's matches are gathered once (SQLite keeps them in a temporary index) and each
+        # row is checked against them. Probing the full-text index row by row instead was
+        # measured 10-20 times slower for phrases and field terms.
+        match = literal_column(index.FTS_TABLE).op("MATCH")(literal(fts_phrase(node)))
+        return Message.id.in_(select(fts.c.rowid).where(match))
 
     def tsquery(self, node: Text) -> ColumnElement[bool]:
         doc: ColumnElement[Any] = literal_column(f"messages.{index.SEARCH_COLUMN}")

@@ -25,6 +25,7 @@ def _run(statements: Sequence[str]) -> None:
 
 
 def upgrade() -> None:
+    op.create_index("ix_messages_user_size", "messages", ["user_id", "size"], unique=False)
     if op.get_bind().dialect.name == "sqlite":
         _run(index.SQLITE_UPGRADE)
     else:
@@ -36,3 +37,4 @@ def downgrade() -> None:
         _run(index.SQLITE_DOWNGRADE)
     else:
         _run(index.POSTGRES_DOWNGRADE)
+    op.drop_index("ix_messages_user_size", table_name="messages")
