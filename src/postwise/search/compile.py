@@ -45,7 +45,7 @@ from postwise.search.query import (
     Text,
 )
 
-__all__ = ["compile_query", "fts_phrase", "mentions_folder"]
+__all__ = ["compile_query", "fts_conjunction", "fts_match", "fts_phrase", "mentions_folder"]
 
 # messages.size is a 32-bit integer: a bound past it means "every message" or "none".
 _MAX_SIZE = 2**31 - 1
@@ -82,6 +82,36 @@ def fts_phrase(node: Text) -> str:
     return f"{fts_column} : {phrase}" if fts_column else phrase
 
 
+def _indexed(node: Node) -> bool:
+    """A text term the full-text index answers (not `filename:`, not punctuation alone)."""
+    return isinstance(node, Text) and node.field != "filename" and bool(_WORD.search(node.value))
+
+
+def fts_conjunction(node: Node) -> tuple[str | None, list[Node]]:
+    """SQLite: the text terms of a conjunction as one FTS5 query, and the terms left over.
+
+    `a b -c` becomes `"a" AND "b" NOT "c"`: FTS5 intersects the terms' lists itself, stepping
+    through the rarest, where one `IN (...)` per term would have SQLite gather every match of
+    each (a common word: tens of thousands of rows) before comparing. A conjunction without a
+    positive text term has no FTS5 query (FTS5 cannot start from a NOT)."""
+    terms: list[Node] = list(node.nodes) if isinstance(node, And) else [node]
+    positive: list[Text] = []
+    negative: list[Text] = []
+    rest: list[Node] = []
+    for term in terms:
+        if isinstance(term, Text) and _indexed(term):
+            positive.append(term)
+        elif isinstance(term, Not) and isinstance(term.node, Text) and _indexed(term.node):
+            negative.append(term.node)
+        else:
+            rest.append(term)
+    if not positive:
+        return None, terms
+    expression = " AND ".join(fts_phrase(t) for t in positive)
+    expression += "".join(" NOT " + fts_phrase(t) for t in negative)
+    return expression, rest
+
+
 def compile_query(node: Node, *, dialect: str, user_id: uuid.UUID) -> ColumnElement[bool]:
     return _Compiler(dialect, user_id).node(node)
 
@@ -114,6 +144,10 @@ class _Compiler:
             return self.size(node)
         if isinstance(node, Not):
             return not_(self.node(node.node))
+        if isinstance(node, And) and self.sqlite:
+            expression, rest = fts_conjunction(node)
+            if expression is not None:
+                return and_(fts_match(expression), *(self.node(child) for child in rest))
         if isinstance(node, And):
             return and_(*(self.node(child) for child in node.nodes))
         if isinstance(node, Or):
@@ -135,12 +169,7 @@ class _Compiler:
         return self.fts(node) if self.sqlite else self.tsquery(node)
 
     def fts(self, node: Text) -> ColumnElement[bool]:
-        fts = table(index.FTS_TABLE, column("rowid"))
-        # A term's matches are gathered once (SQLite keeps them in a temporary index) and each
-        # row is checked against them. Probing the full-text index row by row instead was
-        # measured 10-20 times slower for phrases and field terms.
-        match = literal_column(index.FTS_TABLE).op("MATCH")(literal(fts_phrase(node)))
-        return Message.id.in_(select(fts.c.rowid).where(match))
+        return fts_match(fts_phrase(node))
 
     def tsquery(self, node: Text) -> ColumnElement[bool]:
         doc: ColumnElement[Any] = literal_column(f"messages.{index.SEARCH_COLUMN}")
@@ -183,6 +212,15 @@ class _Compiler:
         if node.op == "larger":
             return Message.size > node.bytes if node.bytes < _MAX_SIZE else false()
         return Message.size < node.bytes if node.bytes <= _MAX_SIZE else true()
+
+
+def fts_match(expression: str) -> ColumnElement[bool]:
+    """Messages whose id the FTS5 query finds. The matches are gathered once (SQLite keeps
+    them in a temporary index) and rows are checked against them: probing the index row by
+    row instead was measured 10-20 times slower for phrases and field terms."""
+    fts = table(index.FTS_TABLE, column("rowid"))
+    match = literal_column(index.FTS_TABLE).op("MATCH")(literal(expression))
+    return Message.id.in_(select(fts.c.rowid).where(match))
 
 
 def _escape_like(value: str) -> str:
