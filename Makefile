@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: bench-auth bench-sync demo run serve test test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-auth bench-mail bench-push bench-search bench-sync demo run serve test test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -41,9 +41,9 @@ web/node_modules/.package-lock.json: web/package-lock.json
 web/out/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
 
-## services: install (as root) or start PostgreSQL, Redis, Chromium, Dovecot and mbsync for the tests
+## services: install (as root) or start PostgreSQL, Redis, Chromium, Dovecot, mbsync and notmuch for the tests
 services:
-	@scripts/services.sh postgres redis chromium dovecot mbsync || echo "some services are missing: tests that need them are skipped (see the summary)"
+	@scripts/services.sh postgres redis chromium dovecot mbsync notmuch || echo "some services are missing: tests that need them are skipped (see the summary)"
 
 lint: $(VENV)/.synced
 	$(BIN)/ruff check src tests bench
@@ -77,6 +77,20 @@ bench-auth: $(VENV)/.synced
 bench-sync: $(VENV)/.synced
 	scripts/services.sh dovecot mbsync
 	$(BIN)/python -m bench.sync --docs docs/benchmarks.md
+
+## bench-search: a mix of searches over 100,000 messages through the API next to notmuch search
+bench-search: $(VENV)/.synced
+	scripts/services.sh notmuch
+	$(BIN)/python -m bench.search --docs docs/benchmarks.md
+
+## bench-push: APPEND to Dovecot → event on the WebSocket, 200 messages
+bench-push: $(VENV)/.synced
+	scripts/services.sh dovecot
+	$(BIN)/python -m bench.push --docs docs/benchmarks.md
+
+## bench-mail: GET /api/threads over 100,000 messages, idle and under 50 concurrent clients
+bench-mail: $(VENV)/.synced
+	$(BIN)/python -m bench.mail --docs docs/benchmarks.md
 
 format: $(VENV)/.synced
 	$(BIN)/ruff check --fix src tests bench

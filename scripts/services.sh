@@ -2,7 +2,7 @@
 # Make the system services the tests use available: install them with apt when running as root,
 # start them when they are installed but stopped. Without root, say what is missing; the tests
 # that need it are then skipped with one line each (or fail under CI=true).
-# Usage: scripts/services.sh [postgres] [redis] [chromium] [dovecot] [mbsync]
+# Usage: scripts/services.sh [postgres] [redis] [chromium] [dovecot] [mbsync] [notmuch]
 set -uo pipefail
 
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -78,6 +78,12 @@ ensure_dovecot() {
 ensure_mbsync() {
   command -v mbsync >/dev/null && return 0
   apt_install isync
+}
+
+# notmuch: the peer the search benchmark measures against.
+ensure_notmuch() {
+  command -v notmuch >/dev/null && return 0
+  apt_install notmuch
 }
 
 status=0

@@ -1,0 +1,3 @@
+from bench.mail.threads import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""APPEND → WebSocket event latency (issue 5's push figure)."""

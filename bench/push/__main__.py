@@ -1,0 +1,3 @@
+from bench.push.run import main
+
+raise SystemExit(main())
