@@ -332,6 +332,12 @@ async def test_other_users_ids_answer_404(h: Harness, dovecot, smtp_server, mail
         assert response.json()["code"] == "not_found"
     listing = await h.http.get("/api/threads", params={"folder": folder_id}, headers=intruder)
     assert listing.status_code == 404
+    for path in ("/api/threads", "/api/folders", "/api/search"):
+        by_account = await h.http.get(
+            path, params={"account_id": account_id, "q": "attachment"}, headers=intruder
+        )
+        assert by_account.status_code == 404, (path, by_account.text)
+        assert by_account.json()["code"] == "not_found"
     assert (await h.http.get("/api/folders", headers=intruder)).json() == {"items": []}
     assert (await all_pages(h, intruder)) == []
     patched = await h.http.patch(

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwise.accounts.models import MailAccount
 from postwise.kit.errors import ProblemError
 from postwise.mail.models import Folder, Message, Thread, ThreadFolder
 from postwise.mail.schemas import FolderOut, Participant, ThreadLabel, ThreadSummary
@@ -76,11 +77,23 @@ def folder_out(folder: Folder) -> FolderOut:
     )
 
 
+async def require_account(db: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> None:
+    """An `account_id` filter naming a mailbox that is not the user's is a 404, as a path id
+    would be: an empty answer would tell nothing apart, but a filter that silently matches
+    nothing hides a client's mistake."""
+    found = await db.scalar(
+        select(MailAccount.id).where(MailAccount.id == account_id, MailAccount.user_id == user_id)
+    )
+    if found is None:
+        raise ProblemError(404, "not_found", "No such mail account.")
+
+
 async def list_folders(
     db: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID | None
 ) -> list[FolderOut]:
     query = select(Folder).where(Folder.user_id == user_id)
     if account_id is not None:
+        await require_account(db, user_id, account_id)
         query = query.where(Folder.account_id == account_id)
     folders = (await db.scalars(query.order_by(Folder.account_id, Folder.name))).all()
     return [folder_out(f) for f in folders]
@@ -105,6 +118,7 @@ async def resolve_folders(
                 f"`folder` is a folder id or one of: {', '.join(sorted(ROLES))}.",
             ) from None
     if account_id is not None:
+        await require_account(db, user_id, account_id)
         query = query.where(Folder.account_id == account_id)
     found = list((await db.scalars(query)).all())
     if not found and role not in ROLES:

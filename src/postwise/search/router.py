@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from postwise.auth.deps import CurrentUser
 from postwise.deps import SessionDep
 from postwise.kit.errors import problem_responses
-from postwise.mail.listing import thread_summaries
+from postwise.mail.listing import require_account, thread_summaries
 from postwise.mail.schemas import ThreadPage
 from postwise.search import service
 from postwise.search.query import MAX_QUERY_LENGTH, QuerySyntaxError, parse_query
@@ -42,6 +42,8 @@ async def search(
     except QuerySyntaxError as error:
         raise error.to_problem() from None
     after = service.decode_cursor(cursor) if cursor else None
+    if account_id is not None:
+        await require_account(db, user.id, account_id)
     ids, next_position = await service.search_threads(
         db, user.id, node, limit=limit, after=after, account_id=account_id
     )
