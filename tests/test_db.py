@@ -63,6 +63,32 @@ async def test_sqlite_connection_returned_mid_transaction_is_rolled_back(tmp_pat
         await engine.dispose()
 
 
+async def test_sqlite_savepoint_first_in_a_transaction_is_undone_by_rollback(tmp_path) -> None:
+    # A SAVEPOINT before any other write used to start SQLite's own transaction, and its
+    # RELEASE committed what it wrote, whatever the outer transaction did next.
+    settings = Settings(env="dev", data_dir=tmp_path)
+    engine = db.create_engine(settings)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        async with db.create_sessionmaker(engine)() as session:
+            await session.execute(text("SELECT 1"))
+            async with session.begin_nested():
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+            await session.rollback()
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT x FROM t"))).all() == []
+        async with db.create_sessionmaker(engine)() as session:
+            async with session.begin_nested():
+                await session.execute(text("INSERT INTO t VALUES (3)"))
+            await session.commit()
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT x FROM t"))).scalars().all() == [3]
+    finally:
+        await engine.dispose()
+
+
 async def test_unreachable_database_answers_503_quickly(make_settings) -> None:
     settings = make_settings(
         database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none", database_timeout=2

@@ -121,6 +121,39 @@ def openapi() -> None:
     sys.stdout.write(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
 
 
+@cli.command()
+def reseal() -> None:
+    """Re-encrypt TOTP secrets and mailbox passwords under the current secret (the last step
+    of a secret rotation, before removing POSTWISE_SECRET_KEY_PREVIOUS)."""
+    settings = _settings()
+    from postwise.db import create_sessionmaker, engine_scope
+    from postwise.kit.crypto import Keyring
+    from postwise.observability.logging import configure_logging
+    from postwise.reseal import ResealReport
+    from postwise.reseal import reseal as reseal_all
+
+    configure_logging(settings)
+
+    async def run() -> ResealReport:
+        async with engine_scope(settings) as engine, create_sessionmaker(engine)() as db:
+            report = await reseal_all(db, Keyring(settings.secret(), settings.previous_secrets()))
+            await db.commit()
+            return report
+
+    report = asyncio.run(run())
+    typer.echo(f"Resealed {report.resealed} values; {report.already_current} were already current.")
+    for where in report.unreadable:
+        typer.echo(f"unreadable with every known secret, left as is: {where}", err=True)
+    if report.users_with_recovery_codes:
+        typer.echo(
+            f"{report.users_with_recovery_codes} users have unused recovery codes: those are "
+            "keyed hashes and keep working only while the secret they were made with is "
+            "listed (see docs/security.md)."
+        )
+    if report.unreadable:
+        raise typer.Exit(1)
+
+
 # --- mail import and the demo mailbox ----------------------------------------------------------
 
 # A progress line every this many messages: often enough to see it move on a big Takeout file.

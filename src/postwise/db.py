@@ -105,6 +105,12 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
             **extra,
             # Reset on return is done by the "reset" listener in _configure_sqlite instead.
             pool_reset_on_return=None,
+            # SQLAlchemy's default (5 + 10 overflow) opens and closes an overflow connection,
+            # with its own thread and PRAGMAs, whenever more than 5 requests overlap: under a
+            # login flood that showed in the event loop's profile (bench/auth). Idle SQLite
+            # connections cost a thread and a small page cache each.
+            pool_size=12,
+            max_overflow=20,
         )
         _configure_sqlite(engine, busy_timeout_ms=int(timeout * 1000))
         return engine
@@ -143,6 +149,20 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "savepoint")
+    def _on_savepoint(connection: Any, _name: str) -> None:
+        # sqlite3 opens a transaction only before an INSERT/UPDATE/DELETE, so a SAVEPOINT as
+        # the transaction's first write would start SQLite's own transaction, and releasing it
+        # would commit at once: a later rollback could not undo what the savepoint wrote.
+        # Opening the transaction first makes the savepoint nest inside it, as it should.
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.driver_connection.in_transaction:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("BEGIN")
+            finally:
+                cursor.close()
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 
 from argon2 import PasswordHasher as Argon2
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from postwise.auth.models import SecurityEvent
 from postwise.users.models import User
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, Harness
+from tests.conftest import TEST_SECRET
 
 
 async def _try(h: Harness, email: str, password: str, **headers: str):
@@ -82,6 +84,29 @@ async def test_consecutive_failures_lock_with_growing_delays(h: Harness, app_db)
     )
     assert reset.status_code == 200
     await h.login("locked@example.org", OTHER_PASSWORD)
+
+
+async def test_failures_arriving_together_all_count(h: Harness, app_db) -> None:
+    # Each attempt reads the account before its argon2 verification and writes after it, so
+    # concurrent attempts overlap; a read-modify-write counter would record a single failure
+    # here and never lock.
+    await h.signup("stuffed@example.org")
+    answers = await asyncio.gather(
+        *(_try(h, "stuffed@example.org", OTHER_PASSWORD) for _ in range(5))
+    )
+    assert [answer.status_code for answer in answers] == [401] * 5
+    async with app_db() as db:
+        user = await db.scalar(select(User).where(User.email == "stuffed@example.org"))
+        failed = await db.scalar(
+            select(func.count())
+            .select_from(SecurityEvent)
+            .where(SecurityEvent.type == "login_failed", SecurityEvent.user_id == user.id)
+        )
+    assert user is not None
+    assert user.failed_logins == 5
+    assert failed == 5
+    assert user.locked_until is not None  # the fifth failure locks
+    assert (await _try(h, "stuffed@example.org", PASSWORD)).status_code == 401
 
 
 async def test_lock_delays_double_up_to_an_hour() -> None:
@@ -170,3 +195,34 @@ async def test_no_enumeration(h: Harness) -> None:
     await pair("/api/auth/password/forgot", lambda e: {"email": e})
     await pair("/api/auth/verify-email/resend", lambda e: {"email": e})
     await pair("/api/auth/register", lambda e: {"email": e, "password": OTHER_PASSWORD})
+
+
+async def test_known_devices_survive_a_secret_rotation(make_harness, app_db) -> None:
+    laptop = {**API, "User-Agent": "Rotating-Laptop/1"}
+    new_secret, other_secret = "rotated-secret-" + "r" * 32, "another-secret-" + "a" * 32
+
+    async def announced() -> int:
+        async with app_db() as db:
+            return int(
+                await db.scalar(
+                    select(func.count())
+                    .select_from(SecurityEvent)
+                    .where(SecurityEvent.type == "new_device_sign_in")
+                )
+                or 0
+            )
+
+    async with make_harness() as h:
+        await h.signup("rotate@example.org")
+        await h.login("rotate@example.org", headers=laptop)
+    # Rotating: the device's hash under the old secret is found and re-keyed.
+    async with make_harness(secret_key=new_secret, secret_key_previous=[TEST_SECRET]) as h:
+        await h.login("rotate@example.org", headers=laptop)
+    # The old secret removed: the re-keyed device is still known.
+    async with make_harness(secret_key=new_secret) as h:
+        await h.login("rotate@example.org", headers=laptop)
+    assert await announced() == 0
+    # Without the previous secret listed, the same laptop would have been news.
+    async with make_harness(secret_key=other_secret) as h:
+        await h.login("rotate@example.org", headers=laptop)
+    assert await announced() == 1

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from postwise.auth.models import RecoveryCode
 from postwise.users.models import User
@@ -77,6 +78,37 @@ async def test_drift_of_one_step_only(h: Harness) -> None:
     assert too_new.status_code == 401
     ahead = await _second_step(h, "drift@example.org", totp.at(time.time() + 30))
     assert ahead.status_code == 200
+
+
+async def test_a_code_one_step_old_is_accepted(h: Harness, app_db) -> None:
+    secret, _, _ = await _enable(h, "behind@example.org")
+    # Enrolment used up the current step; pretend the last code was used minutes ago.
+    async with app_db() as db:
+        await db.execute(
+            update(User)
+            .where(User.email == "behind@example.org")
+            .values(totp_last_step=int(time.time() // 30) - 10)
+        )
+        await db.commit()
+    behind = await _second_step(h, "behind@example.org", pyotp.TOTP(secret).at(time.time() - 30))
+    assert behind.status_code == 200, behind.text
+
+
+async def test_one_code_sent_at_once_with_several_mfa_tokens_works_once(h: Harness) -> None:
+    secret, _, _ = await _enable(h, "race@example.org")
+    steps = [await h.login("race@example.org") for _ in range(5)]
+    code = pyotp.TOTP(secret).at(time.time() + 30)
+    answers = await asyncio.gather(
+        *(
+            h.http.post(
+                "/api/auth/login/mfa",
+                json={"mfa_token": step["mfa_token"], "code": code},
+                headers=API,
+            )
+            for step in steps
+        )
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 401, 401, 401, 401]
 
 
 async def test_recovery_codes_work_once(h: Harness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -190,3 +191,25 @@ async def test_a_demo_user_does_not_take_the_first_users_admin_role(h: Harness, 
     await h.signup("ada@example.org")
     tokens = await h.login("ada@example.org")
     assert (await h.me(tokens["access_token"])).json()["is_admin"] is True
+
+
+async def test_sign_ups_racing_on_an_empty_instance_make_one_admin(h: Harness, app_db) -> None:
+    # Each sign-up counts the users before its argon2 hash and inserts after it, so these
+    # all start on an empty instance; only one may come out as its admin.
+    emails = [f"racer{n}@example.org" for n in range(3)]
+    answers = await asyncio.gather(
+        *(
+            h.http.post(
+                "/api/auth/register",
+                json={"email": email, "password": PASSWORD},
+                headers={**API, "X-Forwarded-For": email},
+            )
+            for email in emails
+        )
+    )
+    assert [answer.status_code for answer in answers] == [202, 202, 202]
+    async with app_db() as db:
+        admins = (await db.scalars(select(User.email).where(User.is_admin.is_(True)))).all()
+        users = (await db.scalars(select(User.email))).all()
+    assert sorted(users) == emails
+    assert len(admins) == 1

@@ -172,7 +172,7 @@ async def disable_totp(
     verification = await kit.hasher.verify(user.password_hash, password)
     # The password first: a wrong one must not use up the recovery code given with it.
     code_ok = verification.ok and (
-        mfa.verify_totp(kit.keyring, user, code)
+        await mfa.verify_totp(db, kit.keyring, user, code)
         or await mfa.use_recovery_code(db, kit.keyring, user.id, code)
     )
     if not code_ok:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from postwise.auth import mfa, ratelimit
+from postwise.auth import mfa, ratelimit, signin_rows
 from postwise.auth.clientinfo import ClientInfo
 from postwise.auth.errors import invalid_credentials
-from postwise.auth.events import record_event
+from postwise.auth.events import insert_event
 from postwise.auth.kit import AuthKit
 from postwise.auth.mail import send_mail
-from postwise.auth.models import EventType, KnownDevice
+from postwise.auth.models import EventType
 from postwise.auth.sessions import IssuedTokens, start_session
+from postwise.auth.signin_rows import Account
 from postwise.auth.tokens import MFA_TOKEN_TTL, InvalidTokenError
 from postwise.db import utcnow
 from postwise.kit.crypto import random_token
@@ -56,29 +56,31 @@ def lock_delay(failures: int) -> timedelta | None:
 
 
 async def _record_failure(
-    db: AsyncSession, kit: AuthKit, user: User, client: ClientInfo, *, reason: str
+    conn: AsyncConnection, kit: AuthKit, account: Account, client: ClientInfo, *, reason: str
 ) -> None:
-    user.failed_logins += 1
+    failures = await signin_rows.count_failure(conn, account.id)
     # Counted as well as locked: whatever the delays, never more than 100 tries an hour.
-    await kit.limiter.record(ratelimit.FAILURES_ACCOUNT, str(user.id))
-    record_event(db, EventType.LOGIN_FAILED, user_id=user.id, client=client, reason=reason)
-    delay = lock_delay(user.failed_logins)
+    await kit.limiter.record(ratelimit.FAILURES_ACCOUNT, str(account.id))
+    await insert_event(
+        conn, EventType.LOGIN_FAILED, user_id=account.id, client=client, reason=reason
+    )
+    delay = lock_delay(failures)
     if delay is not None:
-        user.locked_until = utcnow() + delay
-        record_event(
-            db,
+        await signin_rows.lock(conn, account.id, utcnow() + delay)
+        await insert_event(
+            conn,
             EventType.ACCOUNT_LOCKED,
-            user_id=user.id,
+            user_id=account.id,
             client=client,
             seconds=int(delay.total_seconds()),
-            failures=user.failed_logins,
+            failures=failures,
         )
 
 
-async def _blocked(kit: AuthKit, user: User) -> bool:
-    if user.locked_until is not None and user.locked_until > utcnow():
+async def _blocked(kit: AuthKit, account: Account) -> bool:
+    if account.locked_until is not None and account.locked_until > utcnow():
         return True
-    return await kit.limiter.exhausted(ratelimit.FAILURES_ACCOUNT, str(user.id))
+    return await kit.limiter.exhausted(ratelimit.FAILURES_ACCOUNT, str(account.id))
 
 
 async def login(
@@ -92,32 +94,41 @@ async def login(
 ) -> LoginResult:
     await kit.limiter.hit(ratelimit.LOGIN_IP, client.ip)
     await kit.limiter.hit(ratelimit.LOGIN_ACCOUNT, email)
-    user = await db.scalar(select(User).where(User.email == email))
+    conn = await db.connection()
+    account = await signin_rows.account_by_email(conn, email)
     # Verified even for an unknown address (against a dummy hash) or a locked account, so
     # the time taken tells nothing.
-    verification = await kit.hasher.verify(user.password_hash if user else None, password)
-    if user is None:
-        record_event(db, EventType.LOGIN_FAILED, user_id=None, client=client, reason="unknown")
+    verification = await kit.hasher.verify(account.password_hash if account else None, password)
+    if account is None:
+        await insert_event(
+            conn, EventType.LOGIN_FAILED, user_id=None, client=client, reason="unknown"
+        )
         raise invalid_credentials()
-    if await _blocked(kit, user):
-        record_event(db, EventType.LOGIN_FAILED, user_id=user.id, client=client, reason="locked")
+    if await _blocked(kit, account):
+        await insert_event(
+            conn, EventType.LOGIN_FAILED, user_id=account.id, client=client, reason="locked"
+        )
         raise invalid_credentials()
     if not verification.ok:
-        await _record_failure(db, kit, user, client, reason="password")
+        await _record_failure(conn, kit, account, client, reason="password")
         raise invalid_credentials()
-    if not user.is_active:
-        record_event(db, EventType.LOGIN_FAILED, user_id=user.id, client=client, reason="inactive")
+    if not account.is_active:
+        await insert_event(
+            conn, EventType.LOGIN_FAILED, user_id=account.id, client=client, reason="inactive"
+        )
         raise invalid_credentials()
     if verification.needs_rehash:
-        user.password_hash = await kit.hasher.hash(password)
-    if user.email_verified_at is None:
+        await signin_rows.set_password_hash(conn, account.id, await kit.hasher.hash(password))
+    if account.email_verified_at is None:
         raise ProblemError(
             403, "email_not_verified", "Confirm your address with the link we sent first."
         )
-    if user.mfa_enabled:
-        token, _ = kit.codec.encode("mfa", user_id=user.id, ttl=MFA_TOKEN_TTL)
+    if account.mfa_enabled:
+        token, _ = kit.codec.encode("mfa", user_id=account.id, ttl=MFA_TOKEN_TTL)
         return LoginResult(mfa_token=token)
-    return await _complete(db, kit, user=user, client=client, device=device, used_mfa=False)
+    return await _complete(
+        db, conn, kit, account=account, client=client, device=device, used_mfa=False
+    )
 
 
 async def login_mfa(
@@ -138,13 +149,15 @@ async def login_mfa(
     user = await db.get(User, claims.user_id)
     if user is None or not user.is_active or not user.mfa_enabled:
         raise ProblemError(401, "invalid_token", "Sign in again: this step expired.")
-    if await _blocked(kit, user):
+    account = Account.of(user)
+    conn = await db.connection()
+    if await _blocked(kit, account):
         raise _invalid_code()
-    method = "totp" if mfa.verify_totp(kit.keyring, user, code) else None
+    method = "totp" if await mfa.verify_totp(db, kit.keyring, user, code) else None
     if method is None and await mfa.use_recovery_code(db, kit.keyring, user.id, code):
         method = "recovery_code"
     if method is None:
-        await _record_failure(db, kit, user, client, reason="mfa_code")
+        await _record_failure(conn, kit, account, client, reason="mfa_code")
         raise _invalid_code()
     # The MFA token itself is single use too: a second exchange of it is refused.
     if not await kit.store.set(
@@ -155,7 +168,7 @@ async def login_mfa(
     ):
         raise ProblemError(401, "invalid_token", "Sign in again: this step expired.")
     return await _complete(
-        db, kit, user=user, client=client, device=device, used_mfa=True, method=method
+        db, conn, kit, account=account, client=client, device=device, used_mfa=True, method=method
     )
 
 
@@ -165,29 +178,31 @@ def _invalid_code() -> ProblemError:
 
 async def _complete(
     db: AsyncSession,
+    conn: AsyncConnection,
     kit: AuthKit,
     *,
-    user: User,
+    account: Account,
     client: ClientInfo,
     device: Device,
     used_mfa: bool,
     method: str = "password",
 ) -> LoginResult:
-    user.failed_logins = 0
-    user.locked_until = None
+    await signin_rows.clear_failures(conn, account)
     device_cookie = device.cookie_id
     if device.is_browser and device_cookie is None:
         device_cookie = random_token(24)
     device_key = device_cookie if device_cookie else f"ua:{client.user_agent}"
-    device_hash = kit.keyring.token_hash(device_key, _DEVICE_PURPOSE)
-    await _note_device(db, kit, user=user, device_hash=device_hash, client=client)
-    tokens = await start_session(
-        db, kit, user=user, client=client, device_hash=device_hash, mfa=used_mfa
+    device_hash, *older_hashes = kit.keyring.token_hashes(device_key, _DEVICE_PURPOSE)
+    await _note_device(
+        db, conn, kit, account=account, device_hash=device_hash, older=older_hashes, client=client
     )
-    record_event(
-        db,
+    tokens = await start_session(
+        conn, kit, user_id=account.id, client=client, device_hash=device_hash, mfa=used_mfa
+    )
+    await insert_event(
+        conn,
         EventType.LOGIN_SUCCEEDED,
-        user_id=user.id,
+        user_id=account.id,
         client=client,
         session_id=str(tokens.session_id),
         method=method,
@@ -196,31 +211,40 @@ async def _complete(
 
 
 async def _note_device(
-    db: AsyncSession, kit: AuthKit, *, user: User, device_hash: str, client: ClientInfo
+    db: AsyncSession,
+    conn: AsyncConnection,
+    kit: AuthKit,
+    *,
+    account: Account,
+    device_hash: str,
+    older: list[str],
+    client: ClientInfo,
 ) -> None:
+    """Notice a sign-in from a device this account has not used before (and mail about it).
+
+    `older` are the device's hashes under previous secrets, still listed during a rotation: a
+    device known under one of them is re-keyed, not announced as new."""
     now = utcnow()
-    cache_key = f"auth:known-device:{user.id}:{device_hash}"
+    cache_key = f"auth:known-device:{account.id}:{device_hash}"
     if await kit.store.get(cache_key) is not None:
         return
-    known = await db.get(KnownDevice, (user.id, device_hash))
-    if known is not None:
-        known.last_seen_at = now
+    if await signin_rows.touch_device(conn, account.id, device_hash, now):
         # Only a device already in the database is cached: a new one is cached at its next
         # sign-in, once the row surely committed, so a failed commit never hides a new device.
         await kit.store.set(cache_key, "1", ttl=_KNOWN_DEVICE_CACHE_SECONDS)
         return
-    seen_before = await db.scalar(
-        select(func.count()).select_from(KnownDevice).where(KnownDevice.user_id == user.id)
-    )
-    db.add(KnownDevice(user_id=user.id, device_hash=device_hash, first_seen_at=now))
+    if older and await signin_rows.rekey_device(conn, account.id, older, device_hash, now):
+        return
+    seen_before = await signin_rows.device_count(conn, account.id)
+    await signin_rows.add_device(conn, account.id, device_hash, now)
     if not seen_before:
         return  # the very first sign-in is not news
-    record_event(db, EventType.NEW_DEVICE_SIGN_IN, user_id=user.id, client=client)
+    await insert_event(conn, EventType.NEW_DEVICE_SIGN_IN, user_id=account.id, client=client)
     send_mail(
         db,
         "new_sign_in",
-        to=user.email,
-        name=user.name,
+        to=account.email,
+        name=account.name,
         when=now.strftime("%Y-%m-%d %H:%M UTC"),
         ip=client.ip,
         user_agent=client.user_agent,

@@ -9,8 +9,9 @@ import uuid
 
 import pyotp
 import segno
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from postwise.auth.models import RecoveryCode
 from postwise.db import affected_rows, utcnow
@@ -21,7 +22,7 @@ ISSUER = "Postwise"
 STEP_SECONDS = 30
 DRIFT_STEPS = 1
 RECOVERY_CODE_COUNT = 10
-_SECRET_PURPOSE = "totp-secret"
+SECRET_PURPOSE = "totp-secret"
 _RECOVERY_HASH_PURPOSE = "recovery-code"
 # Unambiguous lower-case letters and digits for codes people type from paper.
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -60,21 +61,34 @@ def matching_step(secret: str, code: str, *, now: float | None = None) -> int | 
 
 
 def encrypt_secret(keyring: Keyring, secret: str) -> str:
-    return keyring.encrypt(secret, _SECRET_PURPOSE)
+    return keyring.encrypt(secret, SECRET_PURPOSE)
 
 
 def decrypt_secret(keyring: Keyring, ciphertext: str) -> str:
-    return keyring.decrypt(ciphertext, _SECRET_PURPOSE)
+    return keyring.decrypt(ciphertext, SECRET_PURPOSE)
 
 
-def verify_totp(keyring: Keyring, user: User, code: str) -> bool:
+async def verify_totp(db: AsyncSession, keyring: Keyring, user: User, code: str) -> bool:
     """True once per code: the step is remembered so a replayed code fails."""
     if user.totp_secret is None:
         return False
     step = matching_step(decrypt_secret(keyring, user.totp_secret), code)
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
-    user.totp_last_step = step
+    # Compare-and-set in the database, not on the loaded row: of several requests carrying
+    # the same code at once (each with its own MFA token), exactly one may use it.
+    claimed = await db.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if affected_rows(claimed) != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
     return True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,8 @@ from postwise.users.models import User
 from postwise.worker.queue import enqueue_job
 
 VERIFY_PATH = "/verify-email/"
+# Any fixed 64-bit number, unique among the app's advisory locks.
+_FIRST_USER_LOCK = 0x706F737477697365
 INVITE_PATH = "/signup/"
 
 
@@ -43,12 +45,10 @@ async def register(
     strength = password_strength(password, [email, name])
     if not strength.acceptable:
         raise weak_password(strength)
-    # A demo user (`postwise demo`) does not make the instance taken: the first real
-    # person to register still becomes its admin.
-    first_user = not await db.scalar(
-        select(func.count()).select_from(User).where(User.is_demo.is_(False))
-    )
-    if not first_user:
+    # Only a first guess: two sign-ups on an empty instance can both see it empty. Who is
+    # first is settled after the insert, under a lock (_settle_first_user).
+    maybe_first = not await _real_users(db)
+    if not maybe_first:
         await _check_registration_open(db, kit, email=email, invite_token=invite_token)
     # Hashed whether or not the address exists, so both paths take the same time.
     password_hash = await kit.hasher.hash(password)
@@ -56,9 +56,7 @@ async def register(
     if existing is not None:
         _signup_attempt_mail(db, kit, existing)
         return
-    user = User(
-        id=uuid.uuid4(), email=email, name=name, password_hash=password_hash, is_admin=first_user
-    )
+    user = User(id=uuid.uuid4(), email=email, name=name, password_hash=password_hash)
     try:
         async with db.begin_nested():
             db.add(user)
@@ -68,6 +66,12 @@ async def register(
         if taken is not None:
             _signup_attempt_mail(db, kit, taken)
         return
+    first_user = maybe_first and await _settle_first_user(db)
+    if maybe_first and not first_user:
+        # Beaten to it by a moment: this sign-up now needs what any later one needs (a refusal
+        # rolls the insert back with the rest of the transaction).
+        await _check_registration_open(db, kit, email=email, invite_token=invite_token)
+    user.is_admin = first_user
     record_event(db, EventType.USER_REGISTERED, user_id=user.id, client=client, admin=first_user)
     if first_user and not kit.settings.smtp_host:
         # Nobody could mail the first user of a fresh instance its link: trust it at once.
@@ -75,6 +79,27 @@ async def register(
         record_event(db, EventType.EMAIL_VERIFIED, user_id=user.id, client=client, auto=True)
         return
     await send_verification(db, kit, user)
+
+
+async def _real_users(db: AsyncSession) -> int:
+    # A demo user (`postwise demo`) does not make the instance taken: the first real person
+    # to register still becomes its admin.
+    return int(
+        await db.scalar(select(func.count()).select_from(User).where(User.is_demo.is_(False))) or 0
+    )
+
+
+async def _settle_first_user(db: AsyncSession) -> bool:
+    """Whether the user just inserted is the instance's only real one, decided race-free.
+
+    SQLite: the insert holds the database's write lock until commit, so this count sees every
+    sign-up committed before and none can commit meanwhile. PostgreSQL: concurrent inserts do
+    not see each other, so sign-ups that reach this point take turns on an advisory lock held
+    until their commit, and each counts what the ones before it committed."""
+    conn = await db.connection()
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_USER_LOCK})
+    return await _real_users(db) == 1
 
 
 async def _check_registration_open(

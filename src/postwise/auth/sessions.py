@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from postwise.auth import signin_rows
 from postwise.auth.clientinfo import ClientInfo
 from postwise.auth.events import record_event
 from postwise.auth.kit import AuthKit
@@ -58,46 +59,66 @@ async def _new_refresh_token(db: AsyncSession, kit: AuthKit, session_id: uuid.UU
     return token
 
 
-def _issue(kit: AuthKit, auth_session: AuthSession, refresh_token: str) -> IssuedTokens:
+def _issue(
+    kit: AuthKit,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    refresh_token: str,
+    refresh_expires_at: datetime,
+) -> IssuedTokens:
     access, _ = kit.codec.encode(
-        "access", user_id=auth_session.user_id, session_id=auth_session.id, ttl=kit.access_ttl
+        "access", user_id=user_id, session_id=session_id, ttl=kit.access_ttl
     )
     return IssuedTokens(
         access_token=access,
         expires_in=int(kit.access_ttl.total_seconds()),
         refresh_token=refresh_token,
-        session_id=auth_session.id,
-        refresh_expires_at=min(auth_session.idle_expires_at, auth_session.expires_at),
+        session_id=session_id,
+        refresh_expires_at=refresh_expires_at,
     )
 
 
 async def start_session(
-    db: AsyncSession,
+    conn: AsyncConnection,
     kit: AuthKit,
     *,
-    user: User,
+    user_id: uuid.UUID,
     client: ClientInfo,
     device_hash: str | None,
     mfa: bool,
 ) -> IssuedTokens:
+    """A new session and its first refresh token, written through Core (see signin_rows)."""
     now = utcnow()
-    auth_session = AuthSession(
-        id=uuid.uuid4(),
-        user_id=user.id,
-        created_at=now,
-        last_seen_at=now,
-        idle_expires_at=now + kit.idle_ttl,
-        expires_at=now + kit.absolute_ttl,
-        ip=client.ip,
-        user_agent=client.user_agent,
-        device_hash=device_hash,
-        mfa=mfa,
+    session_id = uuid.uuid4()
+    idle_expires_at = now + kit.idle_ttl
+    expires_at = now + kit.absolute_ttl
+    await signin_rows.add_session(
+        conn,
+        {
+            "id": session_id,
+            "user_id": user_id,
+            "created_at": now,
+            "last_seen_at": now,
+            "idle_expires_at": idle_expires_at,
+            "expires_at": expires_at,
+            "ip": client.ip,
+            "user_agent": client.user_agent,
+            "device_hash": device_hash,
+            "mfa": mfa,
+        },
     )
-    db.add(auth_session)
-    # No flush here: the ids are chosen in Python, and the unit of work writes the session and
-    # its first token (in dependency order) with everything else at commit, in one round.
-    refresh = await _new_refresh_token(db, kit, auth_session.id)
-    return _issue(kit, auth_session, refresh)
+    refresh = random_token(32)
+    await signin_rows.add_refresh_token(
+        conn, session_id, kit.keyring.token_hash(refresh, _REFRESH_HASH_PURPOSE)
+    )
+    return _issue(
+        kit,
+        user_id=user_id,
+        session_id=session_id,
+        refresh_token=refresh,
+        refresh_expires_at=min(idle_expires_at, expires_at),
+    )
 
 
 async def rotate(
@@ -149,7 +170,13 @@ async def rotate(
     auth_session.user_agent = client.user_agent
     refresh = await _new_refresh_token(db, kit, auth_session.id)
     await db.flush()
-    return _issue(kit, auth_session, refresh)
+    return _issue(
+        kit,
+        user_id=auth_session.user_id,
+        session_id=auth_session.id,
+        refresh_token=refresh,
+        refresh_expires_at=min(auth_session.idle_expires_at, auth_session.expires_at),
+    )
 
 
 async def revoke_session(

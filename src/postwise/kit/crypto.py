@@ -62,6 +62,22 @@ class Keyring:
     def encrypt(self, plaintext: str, purpose: str) -> str:
         return self._fernet(purpose).encrypt(plaintext.encode()).decode()
 
+    def reseal(self, ciphertext: str, purpose: str) -> str | None:
+        """The same plaintext sealed under the current secret, or None when it already is.
+
+        Raises DecryptionError when no known secret opens it."""
+        current = Fernet(base64.urlsafe_b64encode(self.key(f"fernet:{purpose}")))
+        try:
+            current.decrypt(ciphertext.encode())
+        except InvalidToken:
+            pass
+        else:
+            return None
+        try:
+            return self._fernet(purpose).rotate(ciphertext.encode()).decode()
+        except InvalidToken as error:
+            raise DecryptionError(f"cannot decrypt {purpose} with any known secret") from error
+
     def decrypt(self, ciphertext: str, purpose: str) -> str:
         try:
             return self._fernet(purpose).decrypt(ciphertext.encode()).decode()

@@ -50,6 +50,9 @@ def configure_logging(settings: Settings) -> None:
     """Idempotent: the API, the worker and the tests may each call it."""
     structlog.configure(
         processors=[
+            # First: a line below the level is dropped before any processor formats it
+            # (stdlib would drop it only at the end, after the timestamp and the rest).
+            structlog.stdlib.filter_by_level,
             *_shared_processors(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
