@@ -40,7 +40,7 @@ def _free_port() -> int:
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = _run("--help", env=_env(tmp_path))
     assert result.returncode == 0
-    for command in ("serve", "migrate", "worker"):
+    for command in ("serve", "migrate", "worker", "reseal"):
         assert command in result.stdout
 
 

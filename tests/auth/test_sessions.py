@@ -55,6 +55,14 @@ async def test_parallel_refreshes_exactly_one_wins(h: Harness) -> None:
     answers = await asyncio.gather(*(_refresh(h, tokens["refresh_token"]) for _ in range(8)))
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] + [401] * 7
+    (winner,) = [answer.json() for answer in answers if answer.status_code == 200]
+    assert {answer.json()["code"] for answer in answers if answer.status_code == 401} == {
+        "invalid_refresh_token"
+    }
+    # Strict by design (docs/auth.md): the losers presented a token already used, which ends
+    # the session, the winner's new tokens included.
+    assert (await _refresh(h, winner["refresh_token"])).status_code == 401
+    assert (await h.me(winner["access_token"])).status_code == 401
 
 
 async def test_idle_and_absolute_expiry(h: Harness, app_db) -> None:
