@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import update
 
 from postwise.auth.models import OneTimeToken
+from postwise.auth.passwords import PasswordHasher
 from postwise.db import utcnow
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, PUBLIC_URL, Harness, bearer
 
@@ -146,3 +148,29 @@ async def test_forgot_for_unknown_address_sends_nothing(h: Harness) -> None:
     assert answer.status_code == 202
     await h.signup("real@example.org")  # a mail that does arrive, to know the jobs ran
     assert h.no_new_mail("ghost@example.org")
+
+
+async def test_hashing_and_verifying_run_off_the_event_loop(settings) -> None:
+    # A 20-30 ms hash on the event loop would stall every other request with it.
+    hasher = PasswordHasher(settings)
+    threads: list[int] = []
+    argon2 = hasher._hasher
+
+    class Spy(type(argon2)):
+        def hash(self, *args, **kwargs):
+            threads.append(threading.get_ident())
+            return super().hash(*args, **kwargs)
+
+        def verify(self, *args, **kwargs):
+            threads.append(threading.get_ident())
+            return super().verify(*args, **kwargs)
+
+    hasher._hasher = Spy.from_parameters(argon2._parameters)
+    try:
+        stored = await hasher.hash(PASSWORD)
+        assert (await hasher.verify(stored, PASSWORD)).ok
+        assert not (await hasher.verify(None, PASSWORD)).ok  # the dummy hash for unknown users
+    finally:
+        hasher.close()
+    assert len(threads) == 4  # hash, verify, dummy hash, dummy verify
+    assert threading.get_ident() not in threads
