@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from postwise.app import create_app
+from postwise.auth.cookies import DEVICE_COOKIE, REFRESH_COOKIE
 from postwise.config import Settings
 from tests.conftest import serve
 from tests.fixtures.smtp import SmtpServer, make_smtp_server, smtp_server
@@ -37,6 +38,26 @@ def auth_log_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def remember(*values: str | None) -> None:
     SEEN_SECRETS.update(value for value in values if value and len(value) >= 6)
+
+
+# What the app hands out in answers, remembered for every request a test makes: rotated
+# refresh tokens, TOTP secrets, recovery codes, invite tokens and the cookies.
+_SECRET_FIELDS = ("access_token", "refresh_token", "mfa_token", "secret", "token", "recovery_codes")
+
+
+async def _remember_answer(response: httpx.Response) -> None:
+    remember(response.cookies.get(REFRESH_COOKIE), response.cookies.get(DEVICE_COOKIE))
+    if "json" not in response.headers.get("content-type", ""):
+        return
+    await response.aread()
+    body = response.json()
+    if not isinstance(body, dict):
+        return
+    for field in _SECRET_FIELDS:
+        values = body.get(field)
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str):
+                remember(value)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -152,7 +173,8 @@ def make_harness(auth_settings, smtp_server: SmtpServer):
     @asynccontextmanager
     async def make(**overrides: object) -> AsyncIterator[Harness]:
         settings = auth_settings(**overrides)
-        async with serve(create_app(settings)) as http:
+        hooks = {"response": [_remember_answer]}
+        async with serve(create_app(settings), event_hooks=hooks) as http:
             yield Harness(http, smtp_server, settings)
 
     return make

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pyotp
+import uuid
+from datetime import timedelta
 
+import pyotp
+from sqlalchemy import select, update
+
+from postwise.auth.models import AuthSession, SecurityEvent
+from postwise.db import utcnow
+from postwise.users.models import User
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, Harness, bearer
 
 
@@ -179,3 +186,103 @@ async def test_admin_manages_users(h: Harness) -> None:
         headers=bearer(boss),
     )
     assert more.json()["items"][0]["id"] != worker_events["items"][0]["id"]
+
+
+async def test_deactivation_revokes_sessions_for_good(h: Harness, app_db) -> None:
+    await h.signup("boss@example.org")
+    await h.signup("leaver@example.org")
+    boss = bearer((await h.login("boss@example.org"))["access_token"])
+    old = await h.login("leaver@example.org")
+    leaver_id = uuid.UUID((await h.me(old["access_token"])).json()["id"])
+    for active in (False, True):
+        changed = await h.http.patch(
+            f"/api/admin/users/{leaver_id}", json={"is_active": active}, headers=boss
+        )
+        assert changed.status_code == 200
+    # Active again, yet the old session stays ended: deactivation revoked it, it did not
+    # merely hide it behind the is_active check.
+    assert (await h.me(old["access_token"])).status_code == 401
+    refresh = await h.http.post(
+        "/api/auth/refresh", json={"refresh_token": old["refresh_token"]}, headers=API
+    )
+    assert refresh.status_code == 401
+    async with app_db() as db:
+        reasons = (
+            await db.scalars(
+                select(AuthSession.revoked_reason).where(AuthSession.user_id == leaver_id)
+            )
+        ).all()
+    assert reasons == ["deactivated"]
+    fresh = await h.login("leaver@example.org")
+    assert (await h.me(fresh["access_token"])).status_code == 200
+
+
+async def test_profile_update_ignores_privileged_fields(h: Harness, app_db) -> None:
+    await h.signup("first@example.org")  # the first user is the admin; the next one is not
+    await h.signup("plain@example.org")
+    access = (await h.login("plain@example.org"))["access_token"]
+    columns = ("email", "is_admin", "is_active", "email_verified_at", "password_hash")
+
+    async def row() -> dict[str, object]:
+        async with app_db() as db:
+            user = await db.scalar(select(User).where(User.email == "plain@example.org"))
+        assert user is not None
+        return {column: getattr(user, column) for column in columns}
+
+    before = await row()
+    patched = await h.http.patch(
+        "/api/users/me",
+        json={
+            "name": "Plain Jane",
+            "is_admin": True,
+            "is_active": False,
+            "email_verified_at": None,
+            "email": "taken-over@example.org",
+            "password_hash": "x",
+        },
+        headers=bearer(access),
+    )
+    assert patched.status_code == 200
+    assert patched.json()["name"] == "Plain Jane"  # the allowed field did apply
+    assert patched.json()["is_admin"] is False
+    assert patched.json()["email"] == "plain@example.org"
+    assert await row() == before
+    assert (await h.me(access)).status_code == 200
+    admin_only = await h.http.get("/api/admin/users", headers=bearer(access))
+    assert admin_only.status_code == 403
+
+
+async def test_the_lock_after_an_expired_one_is_twice_as_long(h: Harness, app_db) -> None:
+    await h.signup("again@example.org")
+
+    async def fail() -> None:
+        wrong = await h.http.post(
+            "/api/auth/login",
+            json={"email": "again@example.org", "password": OTHER_PASSWORD},
+            headers=API,
+        )
+        assert wrong.json()["code"] == "invalid_credentials"
+
+    for _ in range(5):
+        await fail()
+    async with app_db() as db:
+        await db.execute(
+            update(User)
+            .where(User.email == "again@example.org")
+            .values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+        await db.commit()
+    await fail()
+    async with app_db() as db:
+        user = await db.scalar(select(User).where(User.email == "again@example.org"))
+        locks = (
+            await db.scalars(
+                select(SecurityEvent)
+                .where(SecurityEvent.type == "account_locked")
+                .order_by(SecurityEvent.created_at)
+            )
+        ).all()
+    assert [(lock.data["seconds"], lock.data["failures"]) for lock in locks] == [(60, 5), (120, 6)]
+    assert user is not None and user.locked_until is not None
+    left = user.locked_until - utcnow()
+    assert timedelta(seconds=110) < left <= timedelta(seconds=120)
