@@ -48,6 +48,7 @@ services:
 lint: $(VENV)/.synced
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy

@@ -24,7 +24,7 @@ from taskiq import InMemoryBroker
 from taskiq.api import run_receiver_task
 
 from postwise.app import create_app
-from postwise.config import Settings
+from postwise.config import ARGON2_MIN_MEMORY_KIB, Settings
 from postwise.migrations.runner import upgrade_database
 from tests import services
 from tests.fixtures.dovecot import dovecot, dovecot_without_condstore  # noqa: F401
@@ -95,15 +95,22 @@ def _settings(data_dir: Path, **overrides: object) -> Settings:
         "log_format": "json",
         # The sync engine runs only in the tests that are about it.
         "sync_in_process": False,
+        # The cheapest argon2id (POSTWISE_ENV=test allows it); tests about hashing are marked
+        # owasp_argon2 and get the production parameters.
+        "argon2_memory_kib": 8,
+        "argon2_time_cost": 1,
     }
     values.update(overrides)
     return Settings(**values)
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, database_url: str, store_url: str | None):
+def make_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, store_url: str | None
+):
     # A prefix per test keeps Redis keys, rate-limit counters and the job stream apart.
     prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    owasp = request.node.get_closest_marker("owasp_argon2") is not None
 
     def make(**overrides: object) -> Settings:
         base: dict[str, object] = {
@@ -111,6 +118,8 @@ def make_settings(tmp_path: Path, database_url: str, store_url: str | None):
             "redis_url": store_url,
             "store_prefix": prefix,
         }
+        if owasp:
+            base.update(argon2_memory_kib=ARGON2_MIN_MEMORY_KIB, argon2_time_cost=2)
         base.update(overrides)
         return _settings(tmp_path, **base)
 

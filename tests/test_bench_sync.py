@@ -18,7 +18,7 @@ from bench.sync.generate import Corpus, CorpusStats, generate
 from bench.sync.report import BEGIN, END, Results, write_docs
 from bench.sync.report import Corpus as CorpusFigures
 
-from postwise.sync.mime import parse_message
+from postwise.mime.parse import parse_message
 from tests import services
 from tests.fixtures.dovecot import Dovecot
 

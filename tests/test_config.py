@@ -70,3 +70,23 @@ def test_invalid_values_are_refused() -> None:
         Settings(port=70000)
     with pytest.raises(ValidationError):
         Settings(smtp_security="tls-please")
+
+
+@pytest.mark.parametrize("env", ["dev", "production"])
+@pytest.mark.parametrize(("memory", "time_cost"), [(19 * 1024 - 1, 2), (19 * 1024, 1), (8, 1)])
+def test_argon2_below_owasp_refused_outside_tests(
+    env: str, memory: int, time_cost: int, tmp_path: Path
+) -> None:
+    with pytest.raises(ValidationError, match="OWASP"):
+        Settings(
+            env=env,
+            secret_key="k" * 48,
+            data_dir=tmp_path,
+            argon2_memory_kib=memory,
+            argon2_time_cost=time_cost,
+        )
+
+
+def test_argon2_cheap_parameters_allowed_in_tests() -> None:
+    settings = Settings(env="test", secret_key="k" * 48, argon2_memory_kib=8, argon2_time_cost=1)
+    assert (settings.argon2_memory_kib, settings.argon2_time_cost) == (8, 1)

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.sync.generate import Corpus, CorpusStats, Mail, write_maildir
-from postwise.sync.mime import parse_message
+from postwise.mime.parse import parse_message
 
 SAMPLES = 2000  # parsed messages, at most
 # A token as SQLite FTS5's unicode61 tokenizer (and, near enough, Xapian's) cuts text: runs of

@@ -29,11 +29,12 @@ from postwise.accounts.credentials import seal_password
 from postwise.accounts.models import MailAccount, Security
 from postwise.config import Settings
 from postwise.kit.crypto import Keyring
+from postwise.mail.parsing import parse_pool, parse_processes
 from postwise.migrations.runner import upgrade_database
+from postwise.mime.parse import parse_message
 from postwise.store import create_store
-from postwise.sync.context import build_sync_context, parse_pool, parse_processes
+from postwise.sync.context import build_sync_context
 from postwise.sync.mailbox import MailboxSync
-from postwise.sync.mime import parse_message
 from postwise.users.models import User
 
 POLL_S = 0.05
@@ -112,7 +113,7 @@ class _Counter:
 
 def _warm_process(delay: float) -> int:
     """Runs in a parse process: import what parsing needs, parse once, say who ran it."""
-    import postwise.sync.ingest  # noqa: F401  (what the pool's tasks live in)
+    import postwise.mail.ingest  # noqa: F401  (what the pool's tasks live in)
 
     parse_message(_WARM_MESSAGE)
     time.sleep(delay)

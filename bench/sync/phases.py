@@ -31,8 +31,10 @@ from typing import Any
 import imapclient.imapclient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwise import events
+from postwise.mail import ingest, thread_store
 from postwise.mail.blobs import BlobStore
-from postwise.sync import events, imap, ingest, thread_store
+from postwise.sync import imap
 
 # (label, description) in the order they are shown.
 PHASES: dict[str, str] = {

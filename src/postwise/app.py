@@ -17,12 +17,12 @@ from starlette.middleware.gzip import GZipMiddleware
 from taskiq import InMemoryBroker
 from taskiq.api import run_scheduler_task
 
-from postwise.accounts.imports import router as imports_router
 from postwise.accounts.router import router as accounts_router
 from postwise.auth.kit import AuthKit, build_auth_kit
 from postwise.auth.router import router as auth_router
 from postwise.config import Settings
 from postwise.deps import Services
+from postwise.imports.router import router as imports_router
 from postwise.kit.errors import install_error_handlers
 from postwise.mail.router import router as mail_router
 from postwise.migrations.runner import upgrade_database

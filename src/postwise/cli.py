@@ -21,10 +21,10 @@ from postwise.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from postwise.imports.demo import DemoResult
+    from postwise.imports.importer import ImportProgress, ProgressCallback
     from postwise.mail.blobs import BlobStore
     from postwise.store import Store
-    from postwise.sync.demo import DemoResult
-    from postwise.sync.importers import ImportProgress, ProgressCallback
 
 
 @dataclass(frozen=True)
@@ -172,8 +172,8 @@ async def _mail_runtime(settings: Settings) -> AsyncIterator[MailRuntime]:
 
     from postwise import db
     from postwise.mail.blobs import BlobStore
+    from postwise.mail.parsing import parse_pool
     from postwise.store import create_store
-    from postwise.sync.context import parse_pool
 
     engine = db.create_engine(settings)
     store = create_store(settings.redis_url, prefix=settings.store_prefix)
@@ -227,13 +227,13 @@ async def _import(
 ) -> tuple[ImportProgress, str]:
     from sqlalchemy import select
 
-    from postwise.sync.importers import (
+    from postwise.imports.importer import (
         IMPORT_ACCOUNT_EMAIL,
         AccountConflictError,
         ensure_local_account,
         import_messages,
     )
-    from postwise.sync.readers import NotMailError, open_source
+    from postwise.imports.readers import NotMailError, open_source
     from postwise.users.models import User
 
     try:
@@ -318,8 +318,8 @@ def demo(
     """Create a demo user with a mailbox of realistic generated mail (running it again adds
     nothing)."""
     settings = _settings()
+    from postwise.imports.demo import DemoError, create_demo
     from postwise.observability.logging import configure_logging
-    from postwise.sync.demo import DemoError, create_demo
 
     configure_logging(settings)
 

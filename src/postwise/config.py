@@ -29,6 +29,10 @@ class InsecureSecretError(ValueError):
     """Raised when a non-dev deployment would run with a missing or guessable secret."""
 
 
+ARGON2_MIN_MEMORY_KIB = 19 * 1024
+ARGON2_MIN_TIME_COST = 2
+
+
 def _default_web_dir() -> Path:
     # A source checkout keeps the built web app in <repo>/web/out; a packaged install sets
     # POSTWISE_WEB_DIR instead.
@@ -60,8 +64,10 @@ class Settings(BaseSettings):
     verify_token_ttl: int = Field(default=24 * 3600, ge=60)
     reset_token_ttl: int = Field(default=3600, ge=60)
     # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1. Raising them upgrades hashes at login.
-    argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
-    argon2_time_cost: int = Field(default=2, ge=2)
+    # Lower values are refused except with POSTWISE_ENV=test, where the suite hashes thousands
+    # of passwords and only the tests about hashing use the real parameters.
+    argon2_memory_kib: int = Field(default=ARGON2_MIN_MEMORY_KIB, ge=8)
+    argon2_time_cost: int = Field(default=ARGON2_MIN_TIME_COST, ge=1)
     argon2_parallelism: int = Field(default=1, ge=1)
 
     smtp_host: str | None = None
@@ -152,6 +158,19 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _owasp_argon2_outside_tests(self) -> Settings:
+        if self.env is not Environment.TEST and (
+            self.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB
+            or self.argon2_time_cost < ARGON2_MIN_TIME_COST
+        ):
+            raise ValueError(
+                f"POSTWISE_ARGON2_MEMORY_KIB must be at least {ARGON2_MIN_MEMORY_KIB} and "
+                f"POSTWISE_ARGON2_TIME_COST at least {ARGON2_MIN_TIME_COST} (OWASP's minimum "
+                "for argon2id); lower values are accepted only with POSTWISE_ENV=test"
+            )
+        return self
 
     @model_validator(mode="after")
     def _require_secret_outside_dev(self) -> Settings:

@@ -6,6 +6,7 @@ import asyncio
 import statistics
 import time
 
+import pytest
 from argon2 import PasswordHasher as Argon2
 from sqlalchemy import func, select, update
 
@@ -21,6 +22,7 @@ async def _try(h: Harness, email: str, password: str, **headers: str):
     )
 
 
+@pytest.mark.owasp_argon2
 async def test_argon2id_with_owasp_parameters(h: Harness, app_db) -> None:
     await h.signup("hash@example.org")
     async with app_db() as db:
@@ -30,6 +32,7 @@ async def test_argon2id_with_owasp_parameters(h: Harness, app_db) -> None:
     assert PASSWORD not in user.password_hash
 
 
+@pytest.mark.owasp_argon2
 async def test_old_parameters_are_upgraded_at_login(h: Harness, app_db) -> None:
     await h.signup("old@example.org")
     weak = Argon2(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
@@ -44,6 +47,7 @@ async def test_old_parameters_are_upgraded_at_login(h: Harness, app_db) -> None:
     await h.login("old@example.org")
 
 
+@pytest.mark.owasp_argon2
 async def test_unknown_addresses_cost_as_much_as_known_ones(h: Harness) -> None:
     await h.signup("timing@example.org")
 

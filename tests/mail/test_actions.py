@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwise import db as database
 from postwise.config import Settings
+from postwise.imports.demo import DemoResult, create_demo
 from postwise.kit.errors import ProblemError
 from postwise.mail.actions import Action, apply_action
 from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Folder, Message, PendingChange
-from postwise.sync.demo import DemoResult, create_demo
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from postwise.app import create_app
 from postwise.auth.kit import AuthKit
 from postwise.db import utcnow
 from postwise.deps import Services
-from postwise.sync.events import EventType, announce
+from postwise.events import EventType, announce
 from postwise.users.models import User
 from tests.fixtures.dovecot import free_port
 

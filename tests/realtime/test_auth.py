@@ -10,7 +10,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from postwise.db import utcnow
-from postwise.sync.events import EventType
+from postwise.events import EventType
 from tests.realtime.conftest import (
     API,
     PASSWORD,

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from postwise.sync.events import EventType
+from postwise.events import EventType
 from tests.realtime.conftest import (
     LiveServer,
     authenticate,

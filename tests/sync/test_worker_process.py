@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from postwise.config import Settings
-from postwise.sync.events import user_channel
+from postwise.events import user_channel
 from tests import services
 from tests.conftest import TEST_SECRET
 from tests.fixtures.dovecot import Dovecot

@@ -38,10 +38,10 @@ from postwise.accounts.schemas import (
 from postwise.auth.kit import AuthKit
 from postwise.auth.ratelimit import rule
 from postwise.config import Settings
+from postwise.events import request_sync
 from postwise.kit.crypto import Keyring
 from postwise.kit.errors import ProblemError
 from postwise.mail.models import Folder
-from postwise.sync.control import request_sync
 from postwise.users.models import User
 
 log = structlog.get_logger(__name__)

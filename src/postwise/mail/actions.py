@@ -15,11 +15,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.accounts.models import AccountKind, MailAccount
+from postwise.events import request_sync
 from postwise.kit.errors import ProblemError
+from postwise.mail.ingest import refresh_folder_counts
 from postwise.mail.models import Folder, Message, PendingChange
-from postwise.sync.control import request_sync
-from postwise.sync.ingest import refresh_folder_counts
-from postwise.sync.thread_store import refresh_threads
+from postwise.mail.thread_store import refresh_threads
 
 
 class Action(StrEnum):

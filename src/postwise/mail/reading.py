@@ -14,7 +14,7 @@ from postwise.kit.errors import ProblemError
 from postwise.mail.listing import thread_labels
 from postwise.mail.models import Attachment, Folder, Message, Thread
 from postwise.mail.schemas import AddressOut, AttachmentOut, MessageOut, ThreadDetail
-from postwise.sync.sanitize import restore_remote_images
+from postwise.mime.sanitize import restore_remote_images
 
 __all__ = ["get_thread", "owned_attachment", "owned_message", "thread_message_ids"]
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwise.events import EventType, announce
 from postwise.mail.models import Folder
-from postwise.sync.events import EventType, announce
 from postwise.worker.queue import enqueue_job
 from postwise.worker.registry import JobContext, job
 

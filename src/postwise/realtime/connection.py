@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 from postwise.auth.kit import AuthKit
 from postwise.db import utcnow
 from postwise.deps import Services
+from postwise.events import user_channel
 from postwise.realtime.auth import AuthRefused, Grant, session_active, verify_token
 from postwise.realtime.hub import FeedUnavailableError, LiveHub
 from postwise.realtime.protocol import (
@@ -33,7 +34,6 @@ from postwise.realtime.protocol import (
     parse_client_message,
     ready_frame,
 )
-from postwise.sync.events import user_channel
 
 log = structlog.get_logger(__name__)
 

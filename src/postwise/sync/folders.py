@@ -14,23 +14,28 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.db import utcnow
-from postwise.mail.models import Folder, Message
-from postwise.sync.context import SyncContext
-from postwise.sync.events import EventType, announce
-from postwise.sync.imap import FetchedMessage, FlagState, FolderStatus, ImapSession
-from postwise.sync.ingest import (
+from postwise.events import EventType, announce
+from postwise.mail.folders import (
+    apply_flag_states,
+    delete_by_uids,
+    drop_folder_messages,
+    folder_counts,
+    set_folder_state,
+)
+from postwise.mail.ingest import (
     IncomingMessage,
     Prepared,
-    flag_columns,
     prepare_all,
     refresh_folder_counts,
     store_batch,
 )
-from postwise.sync.thread_store import refresh_threads
+from postwise.mail.models import Folder, Message
+from postwise.sync.context import SyncContext
+from postwise.sync.imap import FetchedMessage, FlagState, FolderStatus, ImapSession
 
 log = structlog.get_logger(__name__)
 
@@ -96,15 +101,7 @@ class FolderSync:
             return folder
 
     async def _drop_local(self, db: AsyncSession, folder: Folder) -> None:
-        threads = set(
-            (
-                await db.scalars(
-                    select(Message.thread_id).where(Message.folder_id == folder.id).distinct()
-                )
-            ).all()
-        )
-        await db.execute(delete(Message).where(Message.folder_id == folder.id))
-        await refresh_threads(db, {t for t in threads if t is not None})
+        await drop_folder_messages(db, folder)
 
     # --- fetching ---------------------------------------------------------------------------
 
@@ -237,7 +234,7 @@ class FolderSync:
 
     async def _set(self, **values: int | None) -> None:
         async with self.ctx.sessionmaker() as db:
-            await db.execute(update(Folder).where(Folder.id == self.folder_id).values(**values))
+            await set_folder_state(db, self.folder_id, **values)
             await db.commit()
 
     # --- flags and expunges -----------------------------------------------------------------
@@ -266,52 +263,10 @@ class FolderSync:
     async def _apply_flags(self, folder: Folder, states: Sequence[FlagState]) -> int:
         if not states:
             return 0
-        by_uid = {s.uid: s for s in states}
         async with self.ctx.sessionmaker() as db:
-            rows = (
-                await db.execute(
-                    select(
-                        Message.id,
-                        Message.uid,
-                        Message.thread_id,
-                        Message.is_read,
-                        Message.is_starred,
-                        Message.is_answered,
-                        Message.is_draft,
-                        Message.keywords,
-                    ).where(
-                        Message.folder_id == folder.id,
-                        Message.uidvalidity == folder.uidvalidity,
-                        Message.uid.in_(list(by_uid)),
-                    )
-                )
-            ).all()
-            changed_ids: list[int] = []
-            threads: set[uuid.UUID] = set()
-            for row in rows:
-                wanted = flag_columns(by_uid[row.uid].flags)
-                current = {
-                    "is_read": row.is_read,
-                    "is_starred": row.is_starred,
-                    "is_answered": row.is_answered,
-                    "is_draft": row.is_draft,
-                    "keywords": sorted(row.keywords or []),
-                }
-                if wanted == current:
-                    continue
-                await db.execute(
-                    update(Message)
-                    .where(Message.id == row.id)
-                    .values(modseq=by_uid[row.uid].modseq, **wanted)
-                )
-                changed_ids.append(row.id)
-                if row.thread_id is not None:
-                    threads.add(row.thread_id)
-            if changed_ids:
-                await refresh_threads(db, threads)
-                live = await db.get(Folder, folder.id)
-                assert live is not None
-                await refresh_folder_counts(db, live)
+            changed_ids = await apply_flag_states(
+                db, folder, {s.uid: (s.flags, s.modseq) for s in states}
+            )
             await db.commit()
         if changed_ids:
             await announce(
@@ -349,27 +304,14 @@ class FolderSync:
 
     async def _delete_uids(self, folder: Folder, uids: set[int]) -> None:
         async with self.ctx.sessionmaker() as db:
-            rows = (
-                await db.execute(
-                    select(Message.id, Message.thread_id).where(
-                        Message.folder_id == folder.id,
-                        Message.uidvalidity == folder.uidvalidity,
-                        Message.uid.in_(list(uids)),
-                    )
-                )
-            ).all()
-            await db.execute(delete(Message).where(Message.id.in_([r.id for r in rows])))
-            await refresh_threads(db, {r.thread_id for r in rows if r.thread_id is not None})
-            live = await db.get(Folder, folder.id)
-            assert live is not None
-            await refresh_folder_counts(db, live)
+            deleted = await delete_by_uids(db, folder, uids)
             await db.commit()
-            total, unread = live.total_count, live.unread_count
+            total, unread = await folder_counts(db, folder.id)
         await announce(
             self.ctx.store,
             folder.user_id,
             EventType.MESSAGE_DELETED,
-            {"folder_id": str(folder.id), "message_ids": [r.id for r in rows]},
+            {"folder_id": str(folder.id), "message_ids": deleted},
         )
         await announce(
             self.ctx.store,

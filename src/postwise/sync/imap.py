@@ -21,6 +21,7 @@ from imapclient.exceptions import IMAPClientError
 from imapclient.response_parser import parse_fetch_response
 
 from postwise.accounts.connection import ImapLogin, connect_imap
+from postwise.mail.folders import role_from_name
 
 # RFC 6154 special-use attributes (and Gmail's older XLIST names) → the roles the app shows.
 SPECIAL_USE_ROLES: dict[bytes, str] = {
@@ -34,23 +35,6 @@ SPECIAL_USE_ROLES: dict[bytes, str] = {
     b"\\allmail": "all",
     b"\\flagged": "flagged",
     b"\\important": "important",
-}
-# Servers without SPECIAL-USE: well-known names, compared case-insensitively on the last level.
-NAME_ROLES: dict[str, str] = {
-    "sent": "sent",
-    "sent items": "sent",
-    "sent messages": "sent",
-    "sent mail": "sent",
-    "drafts": "drafts",
-    "trash": "trash",
-    "deleted items": "trash",
-    "deleted messages": "trash",
-    "bin": "trash",
-    "junk": "junk",
-    "junk e-mail": "junk",
-    "spam": "junk",
-    "archive": "archive",
-    "archives": "archive",
 }
 NOT_SELECTABLE = {b"\\noselect", b"\\nonexistent"}
 FETCH_BODY = [b"UID", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE", b"BODY.PEEK[]"]
@@ -109,7 +93,7 @@ def folder_role(name: str, delimiter: str | None, flags: Iterable[bytes]) -> str
         if flag in SPECIAL_USE_ROLES:
             return SPECIAL_USE_ROLES[flag]
     leaf = name.rsplit(delimiter, 1)[-1] if delimiter else name
-    return NAME_ROLES.get(leaf.strip().lower())
+    return role_from_name(leaf)
 
 
 def _flags(raw: Sequence[bytes | str]) -> tuple[str, ...]:

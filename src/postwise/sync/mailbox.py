@@ -22,9 +22,10 @@ from postwise.accounts.connection import ConnectionProblem, ImapLogin, ServerEnd
 from postwise.accounts.credentials import open_password
 from postwise.accounts.models import AccountKind, MailAccount, Security, SyncState
 from postwise.db import utcnow
+from postwise.events import EventType, announce
+from postwise.mail.folders import remove_folder, upsert_folder
 from postwise.mail.models import Folder
 from postwise.sync.context import SyncContext
-from postwise.sync.events import EventType, announce
 from postwise.sync.folders import FolderSync
 from postwise.sync.imap import ImapError, ImapSession, RemoteFolder
 from postwise.sync.writeback import write_back
@@ -249,7 +250,7 @@ class MailboxSync:
                 self._upsert_folder(db, account, local.get(item.name), item)
             for name, folder in local.items():
                 if name not in seen:
-                    await db.delete(folder)  # gone on the server: its messages go with it
+                    await remove_folder(db, folder)  # gone on the server, and its messages
             await db.commit()
             rows = (
                 await db.scalars(
@@ -266,13 +267,17 @@ class MailboxSync:
     def _upsert_folder(
         db: AsyncSession, account: MailAccount, folder: Folder | None, item: RemoteFolder
     ) -> None:
-        if folder is None:
-            folder = Folder(user_id=account.user_id, account_id=account.id, name=item.name)
-            db.add(folder)
-        folder.delimiter = item.delimiter
-        folder.role = item.role
-        folder.attributes = " ".join(item.attributes)
-        folder.selectable = item.selectable
+        upsert_folder(
+            db,
+            folder,
+            user_id=account.user_id,
+            account_id=account.id,
+            name=item.name,
+            delimiter=item.delimiter,
+            role=item.role,
+            attributes=" ".join(item.attributes),
+            selectable=item.selectable,
+        )
 
     async def _idle(self, login: ImapLogin, inbox: str) -> None:
         """A second connection IDLEs on the inbox and pokes the loop when anything happens;

@@ -10,8 +10,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwise.config import Settings
+from postwise.mail.parsing import parse_pool
 from postwise.store import Store
-from postwise.sync.context import build_sync_context, parse_pool
+from postwise.sync.context import build_sync_context
 from postwise.sync.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)

@@ -28,7 +28,7 @@ JOB_MODULES: tuple[str, ...] = (
     "postwise.notify.tasks",
     "postwise.auth.tasks",
     "postwise.sync.tasks",
-    "postwise.accounts.imports",
+    "postwise.imports.router",
     "postwise.mail.tasks",
 )
 

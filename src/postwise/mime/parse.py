@@ -21,7 +21,7 @@ from email.utils import collapse_rfc2231_value
 from typing import Any
 from urllib.parse import unquote
 
-from postwise.sync.mime_headers import (
+from postwise.mime.headers import (
     POLICY,
     Address,
     Headers,
@@ -31,9 +31,9 @@ from postwise.sync.mime_headers import (
     header_text,
     parse_headers,
 )
-from postwise.sync.mime_split import split_message
-from postwise.sync.quotes import find_quote_and_signature
-from postwise.sync.sanitize import html_to_text, sanitize_html
+from postwise.mime.quotes import find_quote_and_signature
+from postwise.mime.sanitize import html_to_text, sanitize_html
+from postwise.mime.split import split_message
 
 __all__ = ["Address", "ParsedAttachment", "ParsedMessage", "parse_message"]
 

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postwise.db import utcnow
 from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Attachment, Folder, Message
-from postwise.sync.mime import Address, ParsedMessage, parse_message
-from postwise.sync.thread_store import assign_threads
+from postwise.mail.thread_store import assign_threads
+from postwise.mime.parse import Address, ParsedMessage, parse_message
 
 SYSTEM_FLAGS = {"\\seen", "\\flagged", "\\answered", "\\draft", "\\recent"}
 

@@ -21,7 +21,7 @@ from typing import BinaryIO, Protocol
 from imapclient import imap_utf7
 
 from postwise.db import utcnow
-from postwise.sync.imap import NAME_ROLES
+from postwise.mail.folders import role_from_name
 
 INBOX = "INBOX"
 # Local folders are named with "/" between levels, whatever the source used.
@@ -176,7 +176,7 @@ def folder_for_name(name: str) -> TargetFolder:
     if name.upper() == INBOX:
         return TargetFolder(INBOX, "inbox")
     leaf = name.rsplit(DELIMITER, 1)[-1]
-    return TargetFolder(name, NAME_ROLES.get(leaf.strip().lower()))
+    return TargetFolder(name, role_from_name(leaf))
 
 
 # --- Google Takeout labels and mbox status flags -------------------------------------------------

@@ -25,16 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from postwise import db as database
 from postwise.accounts.models import AccountKind, MailAccount, SyncState
 from postwise.config import Settings
-from postwise.mail.blobs import BlobStore
-from postwise.mail.models import Folder, Message, Thread
-from postwise.sync.context import parse_pool
-from postwise.sync.importers import (
+from postwise.imports.importer import (
     AccountConflictError,
     ImportProgress,
     ensure_local_account,
     import_messages,
 )
-from postwise.sync.readers import (
+from postwise.imports.readers import (
     EmptySourceError,
     MaildirSource,
     MboxSource,
@@ -43,6 +40,9 @@ from postwise.sync.readers import (
     split_mbox,
     takeout_mapping,
 )
+from postwise.mail.blobs import BlobStore
+from postwise.mail.models import Folder, Message, Thread
+from postwise.mail.parsing import parse_pool
 from postwise.users.models import User
 
 WHEN = datetime(2024, 3, 5, 9, 30, tzinfo=UTC)

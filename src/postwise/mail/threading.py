@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from postwise.sync.subjects import (
+from postwise.mime.subjects import (
     SubjectGroup,
     is_reply_or_forward,
     subject_key,

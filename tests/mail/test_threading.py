@@ -16,13 +16,13 @@ from datetime import timedelta
 
 import pytest
 
-from postwise.sync.threading import (
+from postwise.mail.threading import (
     ThreadInput,
     is_reply_or_forward,
     subject_key,
     thread_messages,
 )
-from tests.sync.threading_corpus import ALL_MAIL, INBOX, T0, known_groups, make_corpus
+from tests.mail.threading_corpus import ALL_MAIL, INBOX, T0, known_groups, make_corpus
 
 # --- subjects -------------------------------------------------------------------------------
 

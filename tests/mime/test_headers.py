@@ -8,8 +8,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from postwise.sync.mime import Address, parse_message
-from postwise.sync.mime_headers import decode_bytes
+from postwise.mime.headers import decode_bytes
+from postwise.mime.parse import Address, parse_message
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,7 @@ from postwise.accounts.models import MailAccount
 from postwise.auth.passwords import PasswordHasher, password_strength
 from postwise.config import Settings
 from postwise.db import utcnow
-from postwise.mail.blobs import BlobStore
-from postwise.sync.demo_content import (
+from postwise.imports.demo_content import (
     CI_FAILURES,
     DAY_NAMES,
     FILES,
@@ -52,13 +51,14 @@ from postwise.sync.demo_content import (
     pdf,
     png,
 )
-from postwise.sync.importers import (
+from postwise.imports.importer import (
     ImportProgress,
     ProgressCallback,
     ensure_local_account,
     import_messages,
 )
-from postwise.sync.readers import INBOX, SourceMessage, TargetFolder, source_message
+from postwise.imports.readers import INBOX, SourceMessage, TargetFolder, source_message
+from postwise.mail.blobs import BlobStore
 from postwise.users.models import User
 
 DEMO_USER_EMAIL = "demo@postwise.local"

@@ -31,14 +31,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from postwise.mail.models import Message, Thread
 from postwise.mail.thread_folders import refresh_thread_folders
-from postwise.sync.subjects import (
+from postwise.mail.threading import Components, N, ancestry, is_subject_only_reply
+from postwise.mime.subjects import (
     SUBJECT_WINDOW,
     SubjectGroup,
     is_reply_or_forward,
     subject_key,
     subject_links,
 )
-from postwise.sync.threading import Components, N, ancestry, is_subject_only_reply
 
 __all__ = [
     "ThreadChanges",

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from bench.sync.generate import Corpus
 
-from postwise.sync.mime import parse_message
-from postwise.sync.mime_headers import POLICY
-from postwise.sync.mime_split import split_message
+from postwise.mime.headers import POLICY
+from postwise.mime.parse import parse_message
+from postwise.mime.split import split_message
 
 
 def _cpython_corpus() -> list[bytes]:

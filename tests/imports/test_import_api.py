@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from postwise.accounts.imports import _lock_key
 from postwise.accounts.models import AccountKind, MailAccount
+from postwise.imports.router import _lock_key
 from postwise.mail.models import Folder, Message
 from tests.accounts.conftest import Harness
-from tests.sync.test_importers import make_raw, mboxrd, takeout_mbox
+from tests.imports.test_importers import make_raw, mboxrd, takeout_mbox
 
 MBOX = {"Content-Type": "application/mbox"}
 

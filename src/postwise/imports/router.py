@@ -23,11 +23,7 @@ from pydantic import BaseModel
 from postwise.auth.deps import CurrentUser
 from postwise.config import Settings
 from postwise.deps import ServicesDep, SessionDep
-from postwise.kit.errors import ProblemError, problem_responses
-from postwise.mail.blobs import BlobStore
-from postwise.store import Store
-from postwise.sync.context import parse_pool
-from postwise.sync.importers import (
+from postwise.imports.importer import (
     IMPORT_ACCOUNT_EMAIL,
     AccountConflictError,
     ImportProgress,
@@ -35,7 +31,11 @@ from postwise.sync.importers import (
     find_local_account,
     import_messages,
 )
-from postwise.sync.readers import MboxSource, looks_like_mbox
+from postwise.imports.readers import MboxSource, looks_like_mbox
+from postwise.kit.errors import ProblemError, problem_responses
+from postwise.mail.blobs import BlobStore
+from postwise.mail.parsing import parse_pool
+from postwise.store import Store
 from postwise.worker.queue import enqueue_job
 from postwise.worker.registry import JobContext, job
 

@@ -21,7 +21,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Any
 
-from postwise.sync.mime_headers import POLICY
+from postwise.mime.headers import POLICY
 
 __all__ = ["split_message"]
 

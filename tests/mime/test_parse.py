@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from postwise.sync.mime import Address, ParsedMessage, parse_message
+from postwise.mime.parse import Address, ParsedMessage, parse_message
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 

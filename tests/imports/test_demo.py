@@ -24,9 +24,9 @@ from postwise import db as database
 from postwise.accounts.models import AccountKind, MailAccount
 from postwise.auth.passwords import PasswordHasher
 from postwise.config import Settings
+from postwise.imports.demo import DEMO_DAYS, DemoError, DemoResult, create_demo, demo_messages
 from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Attachment, Folder, Message, Thread
-from postwise.sync.demo import DEMO_DAYS, DemoError, DemoResult, create_demo, demo_messages
 from postwise.users.models import User
 
 ANCHOR = datetime(2024, 6, 1, 12, 0, 0, 250_000, tzinfo=UTC)

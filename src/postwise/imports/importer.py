@@ -25,12 +25,13 @@ from sqlalchemy.sql import ColumnElement
 
 from postwise.accounts.models import AccountKind, MailAccount, SyncState
 from postwise.db import utcnow
+from postwise.events import EventType, announce
+from postwise.imports.readers import DELIMITER, MailSource, SourceMessage, TargetFolder
 from postwise.mail.blobs import BlobStore
+from postwise.mail.folders import upsert_folder
+from postwise.mail.ingest import IncomingMessage, store_batch
 from postwise.mail.models import Folder, Message
 from postwise.store import Store
-from postwise.sync.events import EventType, announce
-from postwise.sync.ingest import IncomingMessage, store_batch
-from postwise.sync.readers import DELIMITER, MailSource, SourceMessage, TargetFolder
 
 IMPORT_BATCH = 250
 
@@ -141,7 +142,9 @@ async def _folders(
         folder = by_name.get(target.name)
         if folder is None:
             role = target.role if target.role not in roles else None
-            folder = Folder(
+            folder = upsert_folder(
+                db,
+                None,
                 user_id=account.user_id,
                 account_id=account.id,
                 name=target.name,
@@ -149,10 +152,8 @@ async def _folders(
                 role=role,
                 attributes="",
                 selectable=True,
-                uidvalidity=1,
-                uidnext=1,
             )
-            db.add(folder)
+            folder.uidvalidity, folder.uidnext = 1, 1
             by_name[target.name] = folder
             roles.add(role or "")
         if folder.uidvalidity is None:

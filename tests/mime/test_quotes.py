@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from postwise.sync.quotes import find_quote_and_signature
+from postwise.mime.quotes import find_quote_and_signature
 
 
 def quote_of(text: str) -> str | None:

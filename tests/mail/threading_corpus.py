@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from postwise.sync.threading import ThreadInput
+from postwise.mail.threading import ThreadInput
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 INBOX, ALL_MAIL, SENT = "INBOX", "[Gmail]/All Mail", "Sent"

@@ -1,4 +1,4 @@
-"""Header and charset decoding for `postwise.sync.mime`.
+"""Header and charset decoding for `postwise.mime.parse`.
 
 Mail headers and bodies arrive in every charset, declared or not, right or wrong; this module
 turns them into clean text (no NUL, no lone surrogates) and parses the top-level headers the

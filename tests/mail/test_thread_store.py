@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from postwise import db
 from postwise.accounts.models import MailAccount
 from postwise.mail.models import Folder, Message, Thread
-from postwise.sync.subjects import subject_key
-from postwise.sync.thread_store import (
+from postwise.mail.thread_store import (
     assign_threads,
     assign_threads_with_changes,
     refresh_threads,
 )
+from postwise.mime.subjects import subject_key
 from postwise.users.models import User
-from tests.sync.threading_corpus import ALL_MAIL, INBOX, SENT, T0, Mail, known_groups, make_corpus
+from tests.mail.threading_corpus import ALL_MAIL, INBOX, SENT, T0, Mail, known_groups, make_corpus
 
 # --- the database ---------------------------------------------------------------------------
 

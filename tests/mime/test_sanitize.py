@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from postwise.sync.sanitize import html_to_text, sanitize_html
+from postwise.mime.sanitize import html_to_text, sanitize_html
 
 
 def clean(html: str) -> str:
