@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: bench-auth bench-mail bench-push bench-search bench-sync demo run serve test test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-auth bench-mail bench-push bench-search bench-sync demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -26,8 +26,15 @@ demo: $(VENV)/.synced
 	$(BIN)/postwise demo
 
 ## test: the whole suite: linters, type checks, Python (SQLite, then PostgreSQL + Redis), web
-test: services lint typecheck test-python test-web
-	@echo "make test: all checks passed"
+test:
+	@started=$$(date +%s); status=0; \
+	$(MAKE) --no-print-directory test-all || status=$$?; \
+	elapsed=$$(( $$(date +%s) - started )); \
+	if [ $$status = 0 ]; then echo "make test: all checks passed in $$elapsed s"; \
+	else echo "make test: FAILED after $$elapsed s"; fi; \
+	exit $$status
+
+test-all: services lint typecheck test-python test-web
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || { echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }

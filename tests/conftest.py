@@ -95,12 +95,13 @@ def _settings(data_dir: Path, **overrides: object) -> Settings:
         "log_format": "json",
         # The sync engine runs only in the tests that are about it.
         "sync_in_process": False,
-        # The cheapest argon2id (POSTWISE_ENV=test allows it); tests about hashing are marked
-        # owasp_argon2 and get the production parameters.
-        "argon2_memory_kib": 8,
-        "argon2_time_cost": 1,
     }
     values.update(overrides)
+    if values["env"] == "test":
+        # The cheapest argon2id (only POSTWISE_ENV=test allows it); tests about hashing are
+        # marked owasp_argon2 and get the production parameters.
+        values.setdefault("argon2_memory_kib", 8)
+        values.setdefault("argon2_time_cost", 1)
     return Settings(**values)
 
 
@@ -177,3 +178,29 @@ async def empty_database(database_url: str, tmp_path: Path) -> None:
                 await connection.execute(table.delete())
     finally:
         await engine.dispose()
+
+
+# Fixtures through which a test reaches the database, the Store, jobs or events: such a test must
+# carry the `backend` marker, since the PostgreSQL + Redis pass runs only `-m backend`.
+BACKEND_FIXTURES = frozenset(
+    {"database_url", "store_url", "make_settings", "settings", "app", "client", "empty_database"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        # The last auth test greps the log file every auth test wrote, in its own process.
+        if item.nodeid.startswith("tests/auth/"):
+            item.add_marker(pytest.mark.xdist_group("auth"))
+    unmarked = [
+        item.nodeid
+        for item in items
+        if BACKEND_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("backend") is None
+    ]
+    if unmarked:
+        listed = "\n  ".join(unmarked)
+        raise pytest.UsageError(
+            f"{len(unmarked)} tests use the database or Store fixtures without "
+            f"@pytest.mark.backend, so the PostgreSQL + Redis pass would skip them:\n  {listed}"
+        )

@@ -90,3 +90,41 @@ def test_argon2_below_owasp_refused_outside_tests(
 def test_argon2_cheap_parameters_allowed_in_tests() -> None:
     settings = Settings(env="test", secret_key="k" * 48, argon2_memory_kib=8, argon2_time_cost=1)
     assert (settings.argon2_memory_kib, settings.argon2_time_cost) == (8, 1)
+
+
+def test_public_url_follows_port_and_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The README's own example: links in mail and `postwise demo` must point at port 9000.
+    monkeypatch.setenv("POSTWISE_PORT", "9000")
+    assert Settings().public_url == "http://127.0.0.1:9000"
+    monkeypatch.setenv("POSTWISE_HOST", "mail.corp.internal")
+    assert Settings().public_url == "http://mail.corp.internal:9000"
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("127.0.0.1", 8000, "http://127.0.0.1:8000"),
+        # A wildcard bind is no address to visit; the loopback one is served by it.
+        ("0.0.0.0", 9000, "http://127.0.0.1:9000"),
+        ("", 9000, "http://127.0.0.1:9000"),
+        ("::", 9000, "http://[::1]:9000"),
+        ("::1", 8000, "http://[::1]:8000"),
+        ("2001:db8::5", 8443, "http://[2001:db8::5]:8443"),
+        ("fe80::1%eth0", 8000, "http://[fe80::1%25eth0]:8000"),
+        ("localhost", 80, "http://localhost"),
+    ],
+)
+def test_default_public_url(host: str, port: int, url: str) -> None:
+    assert Settings(host=host, port=port).public_url == url
+
+
+def test_a_set_public_url_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTWISE_PORT", "9000")
+    monkeypatch.setenv("POSTWISE_PUBLIC_URL", "https://mail.example.org")
+    settings = Settings()
+    assert settings.public_url == "https://mail.example.org"
+    assert settings.secure_cookies is True
+    # An invalid port is reported as such, not as a confusing public_url error.
+    with pytest.raises(ValidationError) as refused:
+        Settings(port=0)
+    assert [error["loc"] for error in refused.value.errors()] == [("port",)]

@@ -89,6 +89,7 @@ async def test_sqlite_savepoint_first_in_a_transaction_is_undone_by_rollback(tmp
         await engine.dispose()
 
 
+@pytest.mark.backend
 async def test_unreachable_database_answers_503_quickly(make_settings) -> None:
     settings = make_settings(
         database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none", database_timeout=2
@@ -111,6 +112,7 @@ async def test_unreachable_database_answers_503_quickly(make_settings) -> None:
     assert "127.0.0.1" not in response.text
 
 
+@pytest.mark.backend
 async def test_request_session_reads_the_database(client: httpx.AsyncClient, app) -> None:
     app.include_router(router)
     response = await client.get("/api/test/db")
@@ -118,6 +120,7 @@ async def test_request_session_reads_the_database(client: httpx.AsyncClient, app
     assert response.json() == {"value": 1}
 
 
+@pytest.mark.backend
 async def test_commit_happens_before_the_response(client: httpx.AsyncClient, app) -> None:
     """A commit that fails must fail the request: the answer is never sent before the commit."""
     app.include_router(router)

@@ -22,6 +22,7 @@ NEW = "new-secret-" + "n" * 32
 LOST = "lost-secret-" + "l" * 32
 
 
+@pytest.mark.backend
 async def test_reseal_moves_totp_secrets_and_mailbox_passwords_to_the_current_secret(
     make_settings,
 ) -> None:

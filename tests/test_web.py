@@ -11,7 +11,7 @@ from asgi_lifespan import LifespanManager
 
 from postwise.app import create_app
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.backend]
 
 
 def _export(root: Path) -> None:

@@ -311,6 +311,13 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    reset_password: Annotated[
+        bool,
+        typer.Option(
+            help="Give an existing demo user a new random password (printed once) and sign "
+            "out its sessions."
+        ),
+    ] = False,
     reset: Annotated[
         bool, typer.Option(help="Build the demo mailbox again, with dates up to today.")
     ] = False,
@@ -332,7 +339,9 @@ def demo(
                 executor=runtime.executor,
                 email=email,
                 password=password,
+                reset_password=reset_password,
                 reset=reset,
+                store=runtime.store,
             )
 
     try:
@@ -341,9 +350,17 @@ def demo(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
     progress = result.progress
-    typer.echo(f"Demo user:    {result.user_email}" + (" (created)" if result.user_created else ""))
+    if result.user_created:
+        typer.echo(f"Demo user:    {result.user_email} (created)")
+    else:
+        typer.echo(f"Demo user:    {result.user_email} (already there)")
     if result.password is not None:
         typer.echo(f"Password:     {result.password}  (shown once)")
+        if result.sessions_revoked:
+            typer.echo(f"              {result.sessions_revoked} signed-in session(s) ended")
+    else:
+        # Only its hash is stored, so the password cannot be shown again: offer a new one.
+        typer.echo("Password:     unchanged; `postwise demo --reset-password` sets a new one")
     typer.echo(
         f"Demo mailbox: {progress.imported + progress.skipped} messages "
         f"({progress.imported} new, {progress.skipped} already there)"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Secrets that appear in docs, examples and tutorials: a deployment using one is not secret.
@@ -39,6 +40,24 @@ def _default_web_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "web" / "out"
 
 
+def local_url(host: str, port: int) -> str:
+    """The http:// address at which a server bound to host:port can be reached.
+
+    A wildcard bind (0.0.0.0, ::, or empty) is no address to visit: its loopback twin is."""
+    host = host.strip().strip("[]")
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            # Bracketed, with a zone's "%" written as "%25" (RFC 6874).
+            host = f"[{host.replace('%', '%25')}]"
+    except ValueError:
+        pass  # a host name
+    return f"http://{host}" if port == 80 else f"http://{host}:{port}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POSTWISE_", extra="ignore", frozen=True)
 
@@ -51,7 +70,9 @@ class Settings(BaseSettings):
     database_timeout: float = Field(default=5.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    public_url: str = "http://127.0.0.1:8000"
+    # Where users reach the app; every link in mail is built from it. Unset: this process's
+    # own address, from host and port (see _public_url_follows_host_and_port).
+    public_url: str = Field(default="", validate_default=True)
     redis_url: str | None = None
     # Namespaces keys and channels, so several deployments can share one Redis.
     store_prefix: str = "postwise:"
@@ -153,6 +174,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_follows_host_and_port(cls, value: str, info: ValidationInfo) -> str:
+        # Declared after host and port, so info.data holds them once they validated.
+        if value:
+            return value
+        host, port = info.data.get("host"), info.data.get("port")
+        if not isinstance(host, str) or not isinstance(port, int):
+            return ""  # host or port is invalid and is reported on its own
+        return local_url(host, port)
 
     @field_validator("log_level", mode="before")
     @classmethod

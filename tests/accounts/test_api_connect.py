@@ -21,6 +21,8 @@ from tests.accounts.servers import (
 )
 from tests.fixtures.dovecot import Dovecot
 
+pytestmark = pytest.mark.backend
+
 PROBLEM = "application/problem+json"
 
 

@@ -17,6 +17,8 @@ from tests.accounts.conftest import Harness, account_body
 from tests.accounts.servers import closed_port
 from tests.fixtures.dovecot import Dovecot
 
+pytestmark = pytest.mark.backend
+
 OLD_SECRET = "old-secret-" + "o" * 40
 NEW_SECRET = "new-secret-" + "n" * 40
 

@@ -84,6 +84,7 @@ def test_every_provider_uses_tls() -> None:
         assert provider.smtp.security is not NONE, provider.name
 
 
+@pytest.mark.backend
 async def test_table_answers_without_the_network(make_settings) -> None:
     # Nothing listens where DNS and autoconfig would be asked: only the table can answer.
     settings = make_settings(
@@ -311,6 +312,7 @@ async def test_autoconfig_refuses_huge_documents() -> None:
 # --- the whole chain ---
 
 
+@pytest.mark.backend
 async def test_discover_falls_back_from_srv_to_autoconfig(make_settings) -> None:
     with DnsServer({}) as dns_server, HttpServer({"/example.test": (200, CONFIG)}) as http:
         settings = make_settings(
@@ -321,6 +323,7 @@ async def test_discover_falls_back_from_srv_to_autoconfig(make_settings) -> None
         assert len(dns_server.queries) == 4  # SRV was asked first, and answered NXDOMAIN
 
 
+@pytest.mark.backend
 async def test_discover_prefers_srv_over_autoconfig(make_settings) -> None:
     records = srv(
         {
@@ -337,6 +340,7 @@ async def test_discover_prefers_srv_over_autoconfig(make_settings) -> None:
         assert http.requests == []
 
 
+@pytest.mark.backend
 async def test_discover_fails_when_nothing_knows(make_settings) -> None:
     with DnsServer({}) as dns_server, HttpServer({}) as http:
         settings = make_settings(

@@ -6,10 +6,13 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
 from tests.accounts.conftest import account_body
 from tests.fixtures.dovecot import Dovecot
 from tests.sync.conftest import make_message
+
+pytestmark = pytest.mark.backend
 
 
 async def _account(http: httpx.AsyncClient, account_id: str, headers: dict[str, str]) -> dict:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import pytest
+
 from tests.accounts.conftest import account_body
 from tests.fixtures.dovecot import Dovecot
+
+pytestmark = pytest.mark.backend
 
 
 async def test_mailbox_passwords_never_reach_the_log(

@@ -53,6 +53,8 @@ async def _remember_answer(response: httpx.Response) -> None:
     body = response.json()
     if not isinstance(body, dict):
         return
+    if isinstance(body.get("session"), dict):
+        body = {**body, **body["session"]}  # the tokens a first user gets at sign-up
     for field in _SECRET_FIELDS:
         values = body.get(field)
         for value in values if isinstance(values, list) else [values]:

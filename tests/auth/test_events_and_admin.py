@@ -6,12 +6,15 @@ import uuid
 from datetime import timedelta
 
 import pyotp
+import pytest
 from sqlalchemy import select, update
 
 from postwise.auth.models import AuthSession, SecurityEvent
 from postwise.db import utcnow
 from postwise.users.models import User
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, Harness, bearer
+
+pytestmark = pytest.mark.backend
 
 
 async def _events(h: Harness, access: str) -> list[dict]:

@@ -15,6 +15,8 @@ from postwise.users.models import User
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, Harness
 from tests.conftest import TEST_SECRET
 
+pytestmark = pytest.mark.backend
+
 
 async def _try(h: Harness, email: str, password: str, **headers: str):
     return await h.http.post(

@@ -6,11 +6,14 @@ import asyncio
 import time
 
 import pyotp
+import pytest
 from sqlalchemy import select, update
 
 from postwise.auth.models import RecoveryCode
 from postwise.users.models import User
 from tests.auth.conftest import API, PASSWORD, Harness, bearer, remember
+
+pytestmark = pytest.mark.backend
 
 
 async def _enable(h: Harness, email: str) -> tuple[str, list[str], dict]:

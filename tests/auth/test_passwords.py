@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from postwise.auth.models import OneTimeToken
 from postwise.auth.passwords import PasswordHasher
 from postwise.db import utcnow
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, PUBLIC_URL, Harness, bearer
+
+pytestmark = pytest.mark.backend
 
 THIRD_PASSWORD = "amber-Meadow-thunder-pocket-71"
 

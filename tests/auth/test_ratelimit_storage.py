@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from limits import parse
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from postwise.auth.ratelimit import _SweepingMemoryStorage
+
+pytestmark = pytest.mark.backend
 
 
 async def test_sweep_is_ours_rare_and_forgets_expired_windows() -> None:

@@ -5,23 +5,30 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
+from postwise.auth.cookies import REFRESH_COOKIE
 from postwise.auth.models import OneTimeToken
 from postwise.db import utcnow
 from postwise.users.models import User
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, PUBLIC_URL, Harness, bearer
 
+pytestmark = pytest.mark.backend
+
 ACCEPTED = {
     "status": "accepted",
     "detail": "If the address can be used, a message is on its way to it.",
+    "admin": False,
+    "session": None,
 }
 
 
 async def test_sign_up_verify_then_sign_in(h: Harness) -> None:
     response = await h.register("ada@example.org")
     assert response.status_code == 202
-    assert response.json() == ACCEPTED
+    # The first user is told it will be the admin; it still confirms its address first.
+    assert response.json() == {**ACCEPTED, "admin": True}
     mail = await h.mail_to("ada@example.org")
     assert "confirm" in mail["Subject"].lower() or "verify" in mail["Subject"].lower()
     html = mail.get_body(preferencelist=("html",))
@@ -145,13 +152,82 @@ async def test_invite_only_registration(make_harness) -> None:
 
 async def test_without_smtp_the_first_user_is_verified_at_once(make_harness) -> None:
     async with make_harness(smtp_host=None) as h:
-        assert (await h.register("solo@example.org")).status_code == 202
+        # A browser: signed in at once, the refresh token in its cookie as after POST /login.
+        first = await h.register("solo@example.org")
+        assert first.status_code == 201, first.text
+        body = first.json()
+        assert (body["status"], body["admin"]) == ("signed_in", True)
+        assert "no mail server" in body["detail"]
+        assert body["session"]["token_type"] == "bearer" and body["session"]["expires_in"] > 0
+        assert body["session"]["refresh_token"] is None
+        assert first.cookies.get(REFRESH_COOKIE)
+        me = (await h.me(body["session"]["access_token"])).json()
+        assert me["email"] == "solo@example.org" and me["is_admin"] and me["email_verified"]
+        refreshed = await h.http.post("/api/auth/refresh", headers={"X-Postwise-CSRF": "1"})
+        assert refreshed.status_code == 200, refreshed.text
         await h.login("solo@example.org")
-        assert (await h.register("second@example.org")).status_code == 202
+        second = await h.register("second@example.org")
+        assert (second.status_code, second.json()) == (202, ACCEPTED)
         refused = await h.http.post(
             "/api/auth/login", json={"email": "second@example.org", "password": PASSWORD}
         )
         assert refused.json()["code"] == "email_not_verified"
+        events = await h.http.get(
+            "/api/auth/events", headers=bearer(body["session"]["access_token"])
+        )
+        signed_in = [e for e in events.json()["items"] if e["type"] == "login_succeeded"]
+        assert [e["data"]["method"] for e in signed_in][-1] == "registration"
+
+
+async def test_an_api_client_registering_first_gets_its_refresh_token(make_harness) -> None:
+    async with make_harness(smtp_host=None) as h:
+        response = await h.http.post(
+            "/api/auth/register",
+            json={"email": "ops@corp.internal", "password": PASSWORD},
+            headers=API,
+        )
+        assert response.status_code == 201, response.text
+        session = response.json()["session"]
+        assert session["refresh_token"] and REFRESH_COOKIE not in response.cookies
+        rotated = await h.http.post(
+            "/api/auth/refresh", json={"refresh_token": session["refresh_token"]}, headers=API
+        )
+        assert rotated.status_code == 200, rotated.text
+
+
+# Special-use names that self-hosted organisations run mail on (and `postwise demo` uses).
+SELF_HOSTED = ["ada@corp.local", "ada@mail.test", "ada@corp.internal", "ada@home.arpa"]
+
+
+@pytest.mark.parametrize("email", SELF_HOSTED)
+async def test_self_hosted_domains_sign_up_and_in(h: Harness, email: str) -> None:
+    await h.signup(email)
+    tokens = await h.login(email)
+    assert (await h.me(tokens["access_token"])).json()["email"] == email
+    forgot = await h.http.post("/api/auth/password/forgot", json={"email": email})
+    assert forgot.status_code == 202
+
+
+async def test_localhost_addresses_are_accepted(h: Harness) -> None:
+    await h.signup("root@localhost")
+    await h.login("ROOT@localhost")
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["ada", "ada@", "@corp.local", "ada@@corp.local", "ada@corp..local", "a b@corp.local",
+     "ada@-corp.local", "ada@[127.0.0.1]", "ada@corp_x.local"],
+)  # fmt: skip
+async def test_malformed_addresses_are_refused(h: Harness, email: str) -> None:
+    for response in (
+        await h.register(email),
+        await h.http.post("/api/auth/login", json={"email": email, "password": PASSWORD}),
+    ):
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert body["code"] == "validation_error"
+        assert [error["field"] for error in body["errors"]] == ["email"]
+        assert body["errors"][0]["message"]
 
 
 async def test_wrong_password_before_not_verified(h: Harness) -> None:

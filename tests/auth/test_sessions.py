@@ -6,12 +6,15 @@ import asyncio
 from datetime import timedelta
 from http.cookies import SimpleCookie
 
+import pytest
 from sqlalchemy import func, select, update
 
 from postwise.auth.models import AuthSession, OneTimeToken, RefreshToken, SecurityEvent
 from postwise.auth.tasks import purge_expired
 from postwise.db import utcnow
 from tests.auth.conftest import API, PASSWORD, Harness, bearer
+
+pytestmark = pytest.mark.backend
 
 CSRF = {"X-Postwise-CSRF": "1"}
 

@@ -11,6 +11,7 @@ from http.cookies import SimpleCookie
 
 import jwt
 import pyotp
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import InMemoryBroker
@@ -27,6 +28,8 @@ from postwise.worker.broker import SharedScheduleSource, build_broker
 from postwise.worker.queue import JobQueue
 from postwise.worker.registry import JobContext, load_jobs
 from tests.auth.conftest import API, PASSWORD, Harness, bearer
+
+pytestmark = pytest.mark.backend
 
 DAY = timedelta(days=1)
 

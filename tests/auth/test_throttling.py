@@ -14,6 +14,8 @@ from postwise.auth import ratelimit
 from postwise.auth.kit import AuthKit, build_auth_kit
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, Harness, bearer
 
+pytestmark = pytest.mark.backend
+
 
 @pytest.fixture
 async def hp(make_harness) -> AsyncIterator[Harness]:

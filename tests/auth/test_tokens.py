@@ -15,6 +15,8 @@ from postwise.kit.crypto import Keyring
 from tests.auth.conftest import API, Harness, bearer
 from tests.conftest import TEST_SECRET
 
+pytestmark = pytest.mark.backend
+
 
 def _b64(data: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")

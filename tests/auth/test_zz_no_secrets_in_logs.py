@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.auth.conftest import SEEN_SECRETS
+
+pytestmark = pytest.mark.backend
 
 
 def test_no_secret_reached_a_log_line(auth_log_file: Path) -> None:

@@ -16,15 +16,24 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwise import db as database
 from postwise.accounts.models import AccountKind, MailAccount
+from postwise.auth.models import AuthSession
 from postwise.auth.passwords import PasswordHasher
 from postwise.config import Settings
-from postwise.imports.demo import DEMO_DAYS, DemoError, DemoResult, create_demo, demo_messages
+from postwise.imports.demo import (
+    DEMO_DAYS,
+    DEMO_USER_EMAIL,
+    DemoError,
+    DemoResult,
+    create_demo,
+    demo_messages,
+)
 from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Attachment, Folder, Message, Thread
 from postwise.users.models import User
@@ -102,6 +111,7 @@ async def run_demo(
     )
 
 
+@pytest.mark.backend
 async def test_demo_end_to_end_and_idempotent(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
@@ -169,6 +179,7 @@ async def _count(sessionmaker: async_sessionmaker[AsyncSession], account_id: uui
         return int(await db.scalar(query) or 0)
 
 
+@pytest.mark.backend
 async def test_reset_rebuilds_and_password_can_be_chosen(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
@@ -193,6 +204,7 @@ async def test_reset_rebuilds_and_password_can_be_chosen(
     assert demo_boxes == 1
 
 
+@pytest.mark.backend
 async def test_postwise_demo_command(database_url: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWISE_")}
     email = f"demo-{uuid.uuid4().hex[:8]}@postwise.local"
@@ -201,6 +213,7 @@ async def test_postwise_demo_command(database_url: str, tmp_path: Path) -> None:
         POSTWISE_DATABASE_URL=database_url,
         POSTWISE_SYNC_PARSE_PROCESSES="1",
         POSTWISE_LOG_LEVEL="WARNING",
+        POSTWISE_PORT="9000",
     )
 
     async def demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -214,9 +227,103 @@ async def test_postwise_demo_command(database_url: str, tmp_path: Path) -> None:
     assert f"Demo user:    {email} (created)" in first.stdout
     assert re.search(r"Password:     \S{12,}  \(shown once\)", first.stdout)
     assert re.search(r"Demo mailbox: (\d+) messages \(\1 new, 0 already there\)", first.stdout)
+    # Where the server of these settings listens (POSTWISE_PORT), not a fixed port 8000.
+    assert "Sign in at http://127.0.0.1:9000" in first.stdout
     second = await demo()
     assert second.returncode == 0, second.stderr
-    assert "Password:" not in second.stdout
+    assert f"Demo user:    {email} (already there)" in second.stdout
+    # The password exists only as a hash: the second run says how to get a new one.
+    assert "Password:     unchanged; `postwise demo --reset-password` sets a new one" in (
+        second.stdout
+    )
     assert re.search(r"Demo mailbox: (\d+) messages \(0 new, \1 already there\)", second.stdout)
+    renewed = await demo("--reset-password")
+    assert renewed.returncode == 0, renewed.stderr
+    old_password = re.search(r"Password:     (\S+)  \(shown once\)", first.stdout)
+    new_password = re.search(r"Password:     (\S+)  \(shown once\)", renewed.stdout)
+    assert old_password and new_password
+    assert len(new_password[1]) >= 12 and new_password[1] != old_password[1]
     weak = await demo("--password", "demo")
     assert weak.returncode == 1 and "too easy to guess" in weak.stderr
+
+
+API = {"X-Postwise-Client": "api"}
+
+
+async def _sign_in(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    return await client.post(
+        "/api/auth/login", json={"email": email, "password": password}, headers=API
+    )
+
+
+@pytest.mark.backend
+async def test_the_demo_user_signs_in_through_the_api(
+    empty_database: None,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    client: httpx.AsyncClient,
+) -> None:
+    # What a new user does: `postwise demo`, then sign in with what it printed. The address is
+    # on .local, which sign-in must take like any other well-formed address.
+    result = await run_demo(sessionmaker, settings)
+    assert result.user_email == DEMO_USER_EMAIL == "demo@postwise.local"
+    assert result.user_created and result.password is not None
+    signed_in = await _sign_in(client, DEMO_USER_EMAIL, result.password)
+    assert signed_in.status_code == 200, signed_in.text
+    token = signed_in.json()["access_token"]
+    me = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json()["email"] == DEMO_USER_EMAIL
+
+
+@pytest.mark.backend
+async def test_reset_password_sets_a_new_one_and_ends_sessions(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    client: httpx.AsyncClient,
+) -> None:
+    email = f"demo-{uuid.uuid4().hex[:8]}@postwise.local"
+    first = await run_demo(sessionmaker, settings, email=email)
+    assert first.password is not None
+    session = await _sign_in(client, email, first.password)
+    assert session.status_code == 200, session.text
+    again = await run_demo(sessionmaker, settings, email=email)
+    assert (again.password, again.sessions_revoked) == (None, 0)
+
+    renewed = await run_demo(sessionmaker, settings, email=email, reset_password=True)
+    assert not renewed.user_created
+    assert renewed.password is not None and renewed.password != first.password
+    assert renewed.sessions_revoked == 1
+    assert (await _sign_in(client, email, first.password)).status_code == 401
+    refresh = await client.post(
+        "/api/auth/refresh", json={"refresh_token": session.json()["refresh_token"]}, headers=API
+    )
+    assert refresh.status_code == 401
+    async with sessionmaker() as db:
+        open_sessions = await db.scalar(
+            select(func.count()).where(
+                AuthSession.user_id == first.user_id, AuthSession.revoked_at.is_(None)
+            )
+        )
+    assert open_sessions == 0
+    assert (await _sign_in(client, email, renewed.password)).status_code == 200
+
+    # A password given on every run (POSTWISE_DEMO_PASSWORD) is set once, not again and again
+    # with every session signed out each time.
+    chosen = "Granite-Otter-kettle-4471"
+    assert (await run_demo(sessionmaker, settings, email=email, password=chosen)).password == chosen
+    kept = await _sign_in(client, email, chosen)
+    same = await run_demo(sessionmaker, settings, email=email, password=chosen)
+    assert (same.password, same.sessions_revoked) == (None, 0)
+    still = await client.post(
+        "/api/auth/refresh", json={"refresh_token": kept.json()["refresh_token"]}, headers=API
+    )
+    assert still.status_code == 200, still.text
+
+
+@pytest.mark.backend
+async def test_an_invalid_demo_address_is_refused(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    with pytest.raises(DemoError, match="not a valid email address"):
+        await run_demo(sessionmaker, settings, email="demo at postwise")

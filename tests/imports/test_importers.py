@@ -37,6 +37,7 @@ from postwise.imports.readers import (
     MboxSource,
     NotMailError,
     open_source,
+    sniff,
     split_mbox,
     takeout_mapping,
 )
@@ -338,6 +339,7 @@ async def folder_counts(
         return {f.name: (f.role, f.total_count, f.unread_count) for f in rows}
 
 
+@pytest.mark.backend
 async def test_import_end_to_end_and_again(
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -397,6 +399,7 @@ async def test_import_end_to_end_and_again(
     assert sum(c[1] for c in (await folder_counts(sessionmaker, account_id)).values()) == 30
 
 
+@pytest.mark.backend
 async def test_an_interrupted_import_resumes_without_duplicates(
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -422,6 +425,7 @@ async def test_an_interrupted_import_resumes_without_duplicates(
     assert sorted(ids) == sorted(f"m{n}@example.com" for n in range(30))
 
 
+@pytest.mark.backend
 async def test_same_message_id_with_other_content_is_kept(
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -441,6 +445,46 @@ async def test_same_message_id_with_other_content_is_kept(
     assert (again.imported, again.skipped) == (0, 4)
 
 
+@pytest.mark.backend
+async def test_odd_message_ids_are_recognised_on_reimport(
+    sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """The duplicate check reads the Message-ID with the same function that stored it: odd
+    spacing, comments, a second id and 8-bit bytes (SMTPUTF8 mail) all match again."""
+    spellings = [
+        b"< Odd.ID@Example.com > (the sender's comment)",
+        b"(comment first)\n <c@example.com>\n\t<second@example.com>",
+        b"<caf\xc3\xa9@example.com>",
+        b"<latin\xe9@example.com>",
+    ]
+    raws = [
+        make_raw(n).replace(b"Message-ID: <m%d@example.com>" % n, b"Message-ID: " + spelling)
+        for n, spelling in enumerate(spellings)
+    ]
+    assert all(b"Message-ID: " + s in raw for s, raw in zip(spellings, raws, strict=True))
+    user_id = await new_user(sessionmaker)
+    account_id = await local_account(sessionmaker, user_id)
+    path = tmp_path / "odd.mbox"
+    path.write_bytes(mboxrd(raws))
+    blobs = BlobStore(tmp_path / "blobs")
+    first = await import_messages(
+        sessionmaker, account_id=account_id, source=MboxSource(path), blobs=blobs, executor=None
+    )
+    again = await import_messages(
+        sessionmaker, account_id=account_id, source=MboxSource(path), blobs=blobs, executor=None
+    )
+    assert (first.imported, again.imported, again.skipped) == (4, 0, 4)
+    async with sessionmaker() as db:
+        stored = (
+            await db.scalars(select(Message.message_id).where(Message.account_id == account_id))
+        ).all()
+    assert sorted(stored) == sorted(
+        ["Odd.ID@Example.com", "c@example.com", "café@example.com", "latiné@example.com"]
+    )
+    assert sorted(stored) == sorted(str(sniff(raw).message_id) for raw in raws)
+
+
+@pytest.mark.backend
 async def test_maildir_import_and_connected_mailboxes_are_refused(
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -463,6 +507,7 @@ async def test_maildir_import_and_connected_mailboxes_are_refused(
             await ensure_local_account(db, user_id=user_id, email="IMAP@example.com")
 
 
+@pytest.mark.backend
 async def test_import_speed_of_5000_messages(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, tmp_path: Path
 ) -> None:
@@ -516,6 +561,7 @@ async def _postwise(*args: str, env: dict[str, str]) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.backend
 async def test_cli_imports_then_skips_on_a_second_run(
     sessionmaker: async_sessionmaker[AsyncSession], database_url: str, tmp_path: Path
 ) -> None:
@@ -543,6 +589,7 @@ async def test_cli_imports_then_skips_on_a_second_run(
     assert count == 30
 
 
+@pytest.mark.backend
 async def test_cli_explains_what_is_wrong(database_url: str, tmp_path: Path) -> None:
     path = tmp_path / "mail.mbox"
     path.write_bytes(mboxrd([make_raw(1)]))

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from tests.routes import router
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.backend]
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from postwise.mail.actions import Action, apply_action
 from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Folder, Message, PendingChange
 
+pytestmark = pytest.mark.backend
+
 
 @pytest.fixture
 async def demo(

@@ -21,6 +21,8 @@ from tests.accounts.conftest import Harness, account_body
 from tests.fixtures.dovecot import Dovecot
 from tests.sync.conftest import make_message
 
+pytestmark = pytest.mark.backend
+
 START = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 

@@ -26,6 +26,8 @@ from postwise.mime.subjects import subject_key
 from postwise.users.models import User
 from tests.mail.threading_corpus import ALL_MAIL, INBOX, SENT, T0, Mail, known_groups, make_corpus
 
+pytestmark = pytest.mark.backend
+
 # --- the database ---------------------------------------------------------------------------
 
 

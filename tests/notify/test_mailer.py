@@ -18,6 +18,8 @@ from postwise.notify.mailer import (
 from postwise.notify.templates import render_email
 from tests.fixtures.smtp import RECIPIENT_REJECTED, SmtpServer, _free_port
 
+pytestmark = pytest.mark.backend
+
 LINK = "https://mail.example.com/verify-email/?token=tok_7f3a9c"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from postwise.notify import outbox
 from postwise.notify.mailer import EmailMessage, OutboxMailer
 from postwise.notify.outbox import OUTBOX_TTL, DevOutbox, find_links
@@ -20,6 +22,7 @@ def _reset_mail(to: str = "ada@example.com") -> EmailMessage:
     )
 
 
+@pytest.mark.backend
 async def test_keeps_the_message_and_logs_no_link(store: Store, logs) -> None:
     message = _reset_mail()
     await OutboxMailer(store).send(message)
@@ -41,6 +44,7 @@ async def test_keeps_the_message_and_logs_no_link(store: Store, logs) -> None:
     assert json.loads(line)["hint"] == "open /api/dev/outbox"
 
 
+@pytest.mark.backend
 async def test_items_expire_after_a_week(store: Store) -> None:
     item = await DevOutbox(store).keep(_reset_mail())
     remaining = await store.ttl(f"outbox:item:{item.id}")
@@ -49,6 +53,7 @@ async def test_items_expire_after_a_week(store: Store) -> None:
     assert index_ttl is not None and index_ttl > OUTBOX_TTL - 60
 
 
+@pytest.mark.backend
 async def test_lists_newest_first_and_at_most_fifty(store: Store) -> None:
     box = DevOutbox(store)
     for number in range(55):
@@ -60,6 +65,7 @@ async def test_lists_newest_first_and_at_most_fifty(store: Store) -> None:
     assert [i.created_at for i in items] == sorted((i.created_at for i in items), reverse=True)
 
 
+@pytest.mark.backend
 async def test_keeps_a_bounded_number(store: Store, monkeypatch) -> None:
     monkeypatch.setattr(outbox, "MAX_KEPT", 3)
     box = DevOutbox(store)
@@ -73,6 +79,7 @@ async def test_keeps_a_bounded_number(store: Store, monkeypatch) -> None:
     assert len(await store.smembers(outbox.INDEX_KEY)) == 3
 
 
+@pytest.mark.backend
 async def test_expired_items_leave_the_index(store: Store) -> None:
     box = DevOutbox(store)
     gone = await box.keep(_reset_mail(to="gone@example.com"))
@@ -82,6 +89,7 @@ async def test_expired_items_leave_the_index(store: Store) -> None:
     assert gone.id not in await store.smembers(outbox.INDEX_KEY)
 
 
+@pytest.mark.backend
 async def test_clear(store: Store) -> None:
     box = DevOutbox(store)
     first = await box.keep(_reset_mail())

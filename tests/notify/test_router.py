@@ -17,6 +17,8 @@ from postwise.notify.templates import render_email
 from tests.kit.test_errors import assert_problem
 from tests.notify.test_send_email_job import drain
 
+pytestmark = pytest.mark.backend
+
 TOKEN = "tok_cmVzZXQtbWUtcGxlYXNl"
 LINK = f"https://mail.example.com/reset-password/?token={TOKEN}"
 CONTEXT: dict[str, object] = {"name": "Ada", "link": LINK, "expires_minutes": 60}

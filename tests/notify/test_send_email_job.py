@@ -67,6 +67,7 @@ def test_job_is_registered_with_retries() -> None:
     assert spec.retries == 3
 
 
+@pytest.mark.backend
 async def test_renders_and_sends(
     smtp_server: SmtpServer, smtp_settings, running_jobs, logs
 ) -> None:
@@ -86,6 +87,7 @@ async def test_renders_and_sends(
     assert TOKEN not in logs.rendered()
 
 
+@pytest.mark.backend
 async def test_a_transient_failure_is_retried_by_the_queue(
     make_smtp_server, smtp_settings, running_jobs
 ) -> None:
@@ -101,6 +103,7 @@ async def test_a_transient_failure_is_retried_by_the_queue(
     assert len(server.deliveries) == 1
 
 
+@pytest.mark.backend
 async def test_a_permanent_failure_is_logged_and_not_retried(
     make_smtp_server, smtp_settings, running_jobs, logs
 ) -> None:
@@ -119,6 +122,7 @@ async def test_a_permanent_failure_is_logged_and_not_retried(
     assert TOKEN not in rendered and "Ada" not in rendered
 
 
+@pytest.mark.backend
 async def test_an_unknown_template_is_logged_and_not_sent(
     smtp_server: SmtpServer, smtp_settings, running_jobs, logs
 ) -> None:

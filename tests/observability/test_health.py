@@ -10,7 +10,7 @@ from asgi_lifespan import LifespanManager
 
 from postwise.app import create_app
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.backend]
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:

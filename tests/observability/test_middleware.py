@@ -16,7 +16,7 @@ from postwise.app import create_app
 from postwise.config import Settings
 from tests.routes import router
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.backend]
 
 
 @pytest.fixture

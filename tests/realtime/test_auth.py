@@ -21,6 +21,8 @@ from tests.realtime.conftest import (
     send_json,
 )
 
+pytestmark = pytest.mark.backend
+
 
 async def test_a_bad_token_closes_with_4401(live: LiveServer) -> None:
     async with live.connect() as ws:

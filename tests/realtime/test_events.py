@@ -22,6 +22,8 @@ from tests.realtime.conftest import (
     send_json,
 )
 
+pytestmark = pytest.mark.backend
+
 
 async def test_every_event_type_is_forwarded_as_announced(live: LiveServer) -> None:
     who = await live.sign_in()

@@ -24,6 +24,8 @@ from tests.realtime.conftest import PASSWORD, LiveServer, SignedIn, authenticate
 from tests.sync.conftest import Mailbox, add_mailbox, make_message, open_sync_context
 from tests.sync.test_worker_process import _start_worker, _worker_env
 
+pytestmark = pytest.mark.backend
+
 # The promise: from the IMAP server to the browser in under two seconds.
 PUSH_BOUND_S = 2.0
 

@@ -37,6 +37,8 @@ from postwise.search.query import (
 )
 from tests.accounts.conftest import Harness
 
+pytestmark = pytest.mark.backend
+
 WORDS = [
     "apple",
     "banana",

@@ -24,6 +24,8 @@ from tests.sync.conftest import (
     wait_for,
 )
 
+pytestmark = pytest.mark.backend
+
 
 async def _server_flags(mailbox: Mailbox, folder: str) -> dict[str, set[str]]:
     """Message-ID → flags, as the server has them."""

@@ -22,6 +22,8 @@ from tests.sync.conftest import (
     wait_for,
 )
 
+pytestmark = pytest.mark.backend
+
 
 async def _idle(mailbox: Mailbox) -> bool:
     account = await mailbox.account()

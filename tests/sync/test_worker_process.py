@@ -14,12 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from postwise.config import Settings
 from postwise.events import user_channel
 from tests import services
 from tests.conftest import TEST_SECRET
 from tests.fixtures.dovecot import Dovecot
 from tests.sync.conftest import Mailbox, add_mailbox, make_message, open_sync_context, wait_for
+
+pytestmark = pytest.mark.backend
 
 
 def _worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:

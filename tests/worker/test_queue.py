@@ -55,6 +55,7 @@ async def _heartbeat_origin(store: MemoryStore) -> str | None:
     return None if raw is None else json.loads(raw)["origin"]
 
 
+@pytest.mark.backend
 async def test_job_runs_only_after_commit(harness) -> None:
     sessionmaker, jobs, broker, store = harness
     async with transaction(sessionmaker, jobs) as session:
@@ -68,6 +69,7 @@ async def test_job_runs_only_after_commit(harness) -> None:
         assert await get_setting(session, "committed-key") == 1
 
 
+@pytest.mark.backend
 async def test_rollback_drops_the_job_and_the_rows(harness) -> None:
     sessionmaker, jobs, broker, store = harness
     with pytest.raises(RuntimeError):
@@ -81,12 +83,14 @@ async def test_rollback_drops_the_job_and_the_rows(harness) -> None:
         assert await get_setting(session, "rolled-back-key") is None
 
 
+@pytest.mark.backend
 async def test_unknown_job_is_refused(harness) -> None:
     _, jobs, _, _ = harness
     with pytest.raises(LookupError):
         await jobs.send("no.such.job")
 
 
+@pytest.mark.backend
 async def test_request_owns_the_transaction_and_its_jobs(make_settings) -> None:
     app = create_app(make_settings(redis_url=None))
     app.include_router(router)

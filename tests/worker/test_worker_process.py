@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from postwise.store import create_store
 from postwise.worker.broker import build_broker
 from postwise.worker.queue import JobQueue
@@ -19,6 +21,8 @@ from postwise.worker.registry import load_jobs
 from postwise.worker.tasks import HEARTBEAT_PREFIX
 from tests import services
 from tests.conftest import TEST_SECRET
+
+pytestmark = pytest.mark.backend
 
 
 def _worker_env(settings, data_dir: Path) -> dict[str, str]:

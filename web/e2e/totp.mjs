@@ -35,17 +35,18 @@ export function hotp(secret, counter) {
 export const currentStep = (now = Date.now()) => Math.floor(now / 1000 / STEP_SECONDS);
 
 /**
- * Codes are accepted once per step: hand out a code of a step later than any
- * used before, waiting for the next step when needed.
+ * Codes are accepted once per step, and the server allows one step of clock drift either way:
+ * hand out a code of a step later than any used before, taking the next step's code (a clock
+ * running a little ahead) rather than waiting, and waiting only when even that one was used.
  */
-export function totpGenerator(secret) {
+export function totpGenerator(secret, { drift = 1 } = {}) {
   let lastStep = -1;
   return async function nextCode() {
-    let step = currentStep();
-    if (step <= lastStep) {
-      const wait = (lastStep + 1) * STEP_SECONDS * 1000 - Date.now() + 250;
+    let step = Math.max(currentStep(), lastStep + 1);
+    if (step > currentStep() + drift) {
+      const wait = (step - drift) * STEP_SECONDS * 1000 - Date.now() + 250;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
-      step = currentStep();
+      step = Math.max(currentStep(), lastStep + 1);
     }
     lastStep = step;
     return hotp(secret, step);

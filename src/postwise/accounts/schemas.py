@@ -42,8 +42,10 @@ _NOT_IN_LOCAL = frozenset(' \t\r\n"<>(),;:[]\\')
 def _normalise_email(value: str) -> str:
     """Lower-cased, one spelling per mailbox ("Ada@Example.com" is "ada@example.com").
 
-    Not email_validator: it refuses special-use domains (.local, .test, localhost), and a
-    private mail server on the local network is exactly what a self-hoster may connect.
+    Looser than the sign-up check (postwise.kit.emails): a mailbox on a private server may
+    carry an internal host name that is no valid DNS name (underscores), and it is the server,
+    not this form, that decides whether the address exists. Special-use domains (.local,
+    .test, localhost) pass here as they do at sign-up.
     """
     local, at, domain = value.strip().rpartition("@")
     if not at or not local or len(local) > 64 or any(c in _NOT_IN_LOCAL for c in local):

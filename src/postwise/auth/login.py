@@ -172,6 +172,25 @@ async def login_mfa(
     )
 
 
+async def sign_in_registered(
+    db: AsyncSession, kit: AuthKit, *, user: User, client: ClientInfo, device: Device
+) -> LoginResult:
+    """A session for a user who proved its password a moment ago by choosing it at sign-up and
+    needs no verification (the first user of an instance without SMTP): asking it to type the
+    same password again on the next page would add nothing."""
+    conn = await db.connection()
+    return await _complete(
+        db,
+        conn,
+        kit,
+        account=Account.of(user),
+        client=client,
+        device=device,
+        used_mfa=False,
+        method="registration",
+    )
+
+
 def _invalid_code() -> ProblemError:
     return ProblemError(401, "invalid_mfa_code", "That code is not valid.", commit=True)
 

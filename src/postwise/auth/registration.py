@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select, text
@@ -29,6 +30,18 @@ _FIRST_USER_LOCK = 0x706F737477697365
 INVITE_PATH = "/signup/"
 
 
+@dataclass(frozen=True)
+class Registered:
+    """What a sign-up may tell its caller.
+
+    Only the first user of an instance learns more than "accepted", and an empty instance has
+    no addresses to enumerate: that it is the admin, and, when it was trusted at once (no SMTP
+    to verify it with), the user itself, to be signed in by the password it just chose."""
+
+    admin: bool = False
+    ready: User | None = None
+
+
 async def register(
     db: AsyncSession,
     kit: AuthKit,
@@ -38,7 +51,7 @@ async def register(
     name: str,
     invite_token: str | None,
     client: ClientInfo,
-) -> None:
+) -> Registered:
     """Same outcome seen from outside whether or not the address is taken (no enumeration)."""
     await kit.limiter.hit(ratelimit.REGISTER_IP, client.ip)
     await kit.limiter.hit(ratelimit.REGISTER_ACCOUNT, email)
@@ -55,7 +68,7 @@ async def register(
     existing = await db.scalar(select(User).where(User.email == email))
     if existing is not None:
         _signup_attempt_mail(db, kit, existing)
-        return
+        return Registered()
     user = User(id=uuid.uuid4(), email=email, name=name, password_hash=password_hash)
     try:
         async with db.begin_nested():
@@ -65,7 +78,7 @@ async def register(
         taken = await db.scalar(select(User).where(User.email == email))
         if taken is not None:
             _signup_attempt_mail(db, kit, taken)
-        return
+        return Registered()
     first_user = maybe_first and await _settle_first_user(db)
     if maybe_first and not first_user:
         # Beaten to it by a moment: this sign-up now needs what any later one needs (a refusal
@@ -77,8 +90,9 @@ async def register(
         # Nobody could mail the first user of a fresh instance its link: trust it at once.
         user.email_verified_at = utcnow()
         record_event(db, EventType.EMAIL_VERIFIED, user_id=user.id, client=client, auto=True)
-        return
+        return Registered(admin=True, ready=user)
     await send_verification(db, kit, user)
+    return Registered(admin=first_user)
 
 
 async def _real_users(db: AsyncSession) -> int:

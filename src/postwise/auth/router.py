@@ -37,6 +37,7 @@ from postwise.auth.schemas import (
     RecoveryCodes,
     RefreshRequest,
     RegisterRequest,
+    RegisterResponse,
     ResetRequest,
     SessionList,
     StatusResponse,
@@ -58,6 +59,10 @@ router = APIRouter(
 )
 
 _REGISTER_ACCEPTED = "If the address can be used, a message is on its way to it."
+_REGISTER_SIGNED_IN = (
+    "The first account of this instance: it is the administrator, trusted without a "
+    "confirmation link (no mail server is configured), and signed in."
+)
 
 
 def _token_answer(
@@ -91,11 +96,22 @@ def _login_answer(
     return _token_answer(request, response, kit, result.tokens)
 
 
-@router.post("/register", status_code=202)
+@router.post(
+    "/register",
+    status_code=202,
+    responses={
+        201: {"model": RegisterResponse, "description": "The instance's first user, signed in."}
+    },
+)
 async def register(
-    body: RegisterRequest, db: SessionDep, kit: AuthKitDep, client: ClientDep
-) -> Accepted:
-    await registration.register(
+    body: RegisterRequest,
+    request: Request,
+    response: Response,
+    db: SessionDep,
+    kit: AuthKitDep,
+    client: ClientDep,
+) -> RegisterResponse:
+    outcome = await registration.register(
         db,
         kit,
         email=body.email,
@@ -104,7 +120,17 @@ async def register(
         invite_token=body.invite_token,
         client=client,
     )
-    return Accepted(detail=_REGISTER_ACCEPTED)
+    if outcome.ready is None:
+        return RegisterResponse(status="accepted", detail=_REGISTER_ACCEPTED, admin=outcome.admin)
+    result = await login.sign_in_registered(
+        db, kit, user=outcome.ready, client=client, device=_device(request)
+    )
+    answer = _login_answer(request, response, kit, result)
+    assert isinstance(answer, TokenResponse)  # a new account has no second factor yet
+    response.status_code = 201
+    return RegisterResponse(
+        status="signed_in", detail=_REGISTER_SIGNED_IN, admin=outcome.admin, session=answer
+    )
 
 
 @router.post("/verify-email")

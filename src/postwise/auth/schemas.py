@@ -6,20 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from postwise.auth.passwords import MAX_LENGTH, MIN_LENGTH
-
-
-def normalise_email(value: str) -> str:
-    """Trimmed, syntax-checked and lower-cased: one account per address, whatever its case."""
-    try:
-        checked = validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ValueError(str(error)) from error
-    return checked.normalized.lower()
-
+from postwise.kit.emails import normalise_email
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
 # Length only: no composition rules and no truncation (argon2 takes any length).
@@ -76,6 +66,24 @@ class TokenResponse(BaseModel):
 class MfaRequired(BaseModel):
     mfa_required: Literal[True] = True
     mfa_token: str
+
+
+class RegisterResponse(BaseModel):
+    """202 `accepted`: a link is on its way (the same answer whether or not the address is
+    taken). 201 `signed_in`: the instance's first user, trusted at once because no SMTP server
+    is configured to verify it with, signed in as by POST /login."""
+
+    status: Literal["accepted", "signed_in"]
+    detail: str
+    admin: bool = Field(
+        default=False,
+        description="The account is the instance's first, and so its administrator.",
+    )
+    session: TokenResponse | None = Field(
+        default=None,
+        description="With `signed_in`: the tokens POST /login would give (browsers get the "
+        "refresh token as a cookie, API clients in `refresh_token`).",
+    )
 
 
 class RefreshRequest(_Body):

@@ -27,7 +27,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwise.accounts.models import MailAccount
+from postwise.auth.events import record_event
+from postwise.auth.kit import AuthKit, build_auth_kit
+from postwise.auth.models import EventType
 from postwise.auth.passwords import PasswordHasher, password_strength
+from postwise.auth.sessions import revoke_user_sessions
 from postwise.config import Settings
 from postwise.db import utcnow
 from postwise.imports.demo_content import (
@@ -58,7 +62,9 @@ from postwise.imports.importer import (
     import_messages,
 )
 from postwise.imports.readers import INBOX, SourceMessage, TargetFolder, source_message
+from postwise.kit.emails import normalise_email
 from postwise.mail.blobs import BlobStore
+from postwise.store import Store, create_store
 from postwise.users.models import User
 
 DEMO_USER_EMAIL = "demo@postwise.local"
@@ -435,7 +441,7 @@ class DemoSource:
 
 
 class DemoError(Exception):
-    """The demo cannot be set up as asked (a weak --password)."""
+    """The demo cannot be set up as asked (a weak --password, an invalid --email)."""
 
 
 @dataclass(frozen=True)
@@ -447,16 +453,33 @@ class DemoResult:
     password: str | None
     account_id: uuid.UUID
     progress: ImportProgress
+    # Sessions of an existing demo user signed out because its password changed.
+    sessions_revoked: int = 0
 
 
 async def ensure_demo_user(
-    db: AsyncSession, hasher: PasswordHasher, *, email: str, password: str | None
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    email: str,
+    password: str | None,
+    new_password: bool = False,
 ) -> tuple[User, str | None, bool]:
-    """The demo user (verified, never an admin), created with a random password when missing;
-    an existing one keeps its password unless a new one is given. The caller commits."""
-    email = email.strip().lower()
+    """The demo user (verified, never an admin), created with a random password when missing.
+
+    An existing one keeps its password unless `password` is given or `new_password` asks for
+    a new random one; the password comes back only when it was set now. The caller commits."""
+    try:
+        email = normalise_email(email)
+    except ValueError as error:
+        raise DemoError(f"not a valid email address: {error}") from error
     user = await db.scalar(select(User).where(User.email == email))
-    if user is not None and password is None:
+    if user is not None and password is not None:
+        # The same password again (POSTWISE_DEMO_PASSWORD on every run) changes nothing, so
+        # it does not sign the demo user out each time.
+        if (await hasher.verify(user.password_hash, password)).ok:
+            return user, None, False
+    elif user is not None and not new_password:
         return user, None, False
     if password is not None:
         strength = password_strength(password, [email, DEMO_USER_NAME])
@@ -473,7 +496,17 @@ async def ensure_demo_user(
     else:
         user.password_hash = password_hash
         user.password_changed_at = utcnow()
+        # A new password is also the way out of a lockout from failed sign-ins.
+        user.failed_logins = 0
+        user.locked_until = None
     return user, chosen, created
+
+
+async def _sign_out_everywhere(db: AsyncSession, kit: AuthKit, user: User) -> int:
+    """After a password change from the command line: like a reset, every session ends."""
+    count = await revoke_user_sessions(db, kit, user_id=user.id, reason="password_reset")
+    record_event(db, EventType.PASSWORD_RESET, user_id=user.id, by="postwise demo", sessions=count)
+    return count
 
 
 async def demo_account(db: AsyncSession, *, user_id: uuid.UUID, reset: bool) -> MailAccount:
@@ -506,20 +539,29 @@ async def create_demo(
     executor: Executor | None,
     email: str = DEMO_USER_EMAIL,
     password: str | None = None,
+    reset_password: bool = False,
     reset: bool = False,
     on_progress: ProgressCallback | None = None,
+    store: Store | None = None,
 ) -> DemoResult:
-    """Set up (or complete) the demo. Owns its transactions like the import loop it uses."""
-    hasher = PasswordHasher(settings)
+    """Set up (or complete) the demo. Owns its transactions like the import loop it uses.
+
+    `reset_password` gives an existing demo user a new random password. Whenever an existing
+    user's password changes, its sessions are revoked in the database; servers sharing `store`
+    (Redis) drop them at once, others within the half minute they cache a session's state."""
+    kit = build_auth_kit(settings, store or create_store(None))
     try:
         async with sessionmaker() as db:
             user, chosen, created = await ensure_demo_user(
-                db, hasher, email=email, password=password
+                db, kit.hasher, email=email, password=password, new_password=reset_password
             )
+            revoked = 0
+            if chosen is not None and not created:
+                revoked = await _sign_out_everywhere(db, kit, user)
             account = await demo_account(db, user_id=user.id, reset=reset)
             await db.commit()
     finally:
-        hasher.close()
+        kit.hasher.close()
     source = DemoSource(demo_messages(account.created_at))
     progress = await import_messages(
         sessionmaker,
@@ -536,4 +578,5 @@ async def create_demo(
         password=chosen,
         account_id=account.id,
         progress=progress,
+        sessions_revoked=revoked,
     )

@@ -23,6 +23,7 @@ from postwise.accounts.credentials import open_password
 from postwise.accounts.models import AccountKind, MailAccount, Security, SyncState
 from postwise.db import utcnow
 from postwise.events import EventType, announce
+from postwise.kit.aio import wait_event
 from postwise.mail.folders import remove_folder, upsert_folder
 from postwise.mail.models import Folder
 from postwise.sync.context import SyncContext
@@ -103,8 +104,7 @@ class MailboxSync:
                     log.exception("mailbox_sync_crashed", account=str(self.account_id))
                 with contextlib.suppress(MailboxGone):
                     await self._state(SyncState.ERROR, error=str(error)[:500], code=code)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.signals.event.wait(), timeout=backoff)
+                await wait_event(self.signals.event, backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
             else:
                 backoff = BACKOFF_FIRST_S
@@ -167,8 +167,7 @@ class MailboxSync:
             backfilled = await self._backfill_step(imap, folders)
             if not backfilled:
                 timeout = max(0.0, next_poll - time.monotonic())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.signals.event.wait(), timeout=timeout)
+                await wait_event(self.signals.event, timeout)
             inbox_only, everything = self.signals.take()
             if time.monotonic() >= next_poll:
                 everything = True

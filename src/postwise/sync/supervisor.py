@@ -23,6 +23,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from postwise.accounts.models import AccountKind, MailAccount
 from postwise.db import affected_rows, utcnow
+from postwise.kit.aio import wait_event
 from postwise.sync.context import SyncContext
 from postwise.sync.control import WAKE_CHANNEL
 from postwise.sync.mailbox import MailboxSync
@@ -61,10 +62,7 @@ class Supervisor:
                     await self.tick()
                 except Exception:
                     log.exception("supervisor_tick_failed", worker=self.worker_id)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._tick.wait(), timeout=self.lease.total_seconds() / 3
-                    )
+                await wait_event(self._tick, self.lease.total_seconds() / 3)
                 self._tick.clear()
         finally:
             listener.cancel()

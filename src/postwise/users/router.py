@@ -10,8 +10,9 @@ from postwise.auth import registration
 from postwise.auth.deps import AdminUser, ClientDep, CurrentUser
 from postwise.auth.kit import AuthKitDep
 from postwise.auth.queries import list_events
-from postwise.auth.schemas import EventPage, normalise_email
+from postwise.auth.schemas import EventPage
 from postwise.deps import SessionDep
+from postwise.kit.emails import normalise_email
 from postwise.kit.errors import ProblemError, problem_responses
 from postwise.users import service
 from postwise.users.schemas import (

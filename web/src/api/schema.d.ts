@@ -1274,6 +1274,29 @@ export interface components {
             /** Invite Token */
             invite_token?: string | null;
         };
+        /**
+         * RegisterResponse
+         * @description 202 `accepted`: a link is on its way (the same answer whether or not the address is
+         *     taken). 201 `signed_in`: the instance's first user, trusted at once because no SMTP server
+         *     is configured to verify it with, signed in as by POST /login.
+         */
+        RegisterResponse: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "accepted" | "signed_in";
+            /** Detail */
+            detail: string;
+            /**
+             * Admin
+             * @description The account is the instance's first, and so its administrator.
+             * @default false
+             */
+            admin: boolean;
+            /** @description With `signed_in`: the tokens POST /login would give (browsers get the refresh token as a cookie, API clients in `refresh_token`). */
+            session?: components["schemas"]["TokenResponse"] | null;
+        };
         /** ResetRequest */
         ResetRequest: {
             /** Token */
@@ -1620,13 +1643,22 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The instance's first user, signed in. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisterResponse"];
+                };
+            };
             /** @description Successful Response */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Accepted"];
+                    "application/json": components["schemas"]["RegisterResponse"];
                 };
             };
             /** @description Bad Request */

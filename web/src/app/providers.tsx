@@ -13,8 +13,10 @@ export function makeQueryClient(): QueryClient {
   return new QueryClient({
     defaultOptions: {
       queries: {
-        // Server events (WebSocket) invalidate caches, so polling on focus is
-        // mostly redundant; keep data fresh for a short while instead.
+        // Fresh for 30 s, then refetched when next used; never on window focus.
+        // The server publishes live events (WS /api/ws, docs/websocket.md) but
+        // the web app does not subscribe to them yet: updating or invalidating
+        // these caches from them is planned, not built, so nothing here is live.
         staleTime: 30_000,
         gcTime: 5 * 60_000,
         // Client errors (4xx) will not fix themselves; server and network

@@ -1,8 +1,9 @@
 import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { fakeApi, json, problem } from "@/test/fakeApi";
+import { authStore } from "@/auth/store";
+import { fakeApi, json, problem, TOKENS } from "@/test/fakeApi";
 import { renderWithProviders } from "@/test/render";
 
 import { SignUpCard } from "./SignUpCard";
@@ -20,6 +21,10 @@ async function fillAndSubmit(user: ReturnType<typeof userEvent.setup>) {
   await user.type(screen.getByLabelText(/^Password/), "tr0ub4dor&3");
   await user.click(screen.getByRole("button", { name: "Create account" }));
 }
+
+afterEach(() => {
+  authStore.setSignedOut("anonymous");
+});
 
 describe("SignUpCard", () => {
   it("shows a weak_password answer at the password field", async () => {
@@ -69,6 +74,47 @@ describe("SignUpCard", () => {
       invite_token: "invite-123",
     });
     search.value = "";
+  });
+
+  it("signs in a server's first user at once instead of promising a link", async () => {
+    const api = fakeApi({
+      "POST /api/auth/password/strength": () => json(STRENGTH),
+      "POST /api/auth/register": () =>
+        json({ status: "signed_in", detail: "first", admin: true, session: TOKENS }, 201),
+    });
+    vi.stubGlobal("fetch", api.fetch);
+    const user = userEvent.setup();
+    renderWithProviders(<SignUpCard />);
+
+    await fillAndSubmit(user);
+
+    expect(await screen.findByText("Your account is ready")).toBeInTheDocument();
+    const status = screen.getByRole("status");
+    expect(status).toHaveTextContent("You are signed in as ada@example.com.");
+    expect(status).toHaveTextContent(/first account on this Postwise server, you are its administrator/);
+    expect(status).not.toHaveTextContent(/spam|confirmation link to/);
+    expect(screen.queryByText("Check your inbox")).toBeNull();
+    expect(authStore.accessToken()).toBe("access-1");
+    expect(screen.getByRole("link", { name: "Go to your inbox" })).toHaveAttribute("href", "/");
+  });
+
+  it("tells the first user who must confirm by mail that it will be the administrator", async () => {
+    vi.stubGlobal(
+      "fetch",
+      fakeApi({
+        "POST /api/auth/password/strength": () => json(STRENGTH),
+        "POST /api/auth/register": () =>
+          json({ status: "accepted", detail: "sent", admin: true, session: null }, 202),
+      }).fetch,
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<SignUpCard />);
+
+    await fillAndSubmit(user);
+
+    expect(await screen.findByText("Check your inbox")).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent(/you will be its administrator/);
+    expect(authStore.accessToken()).toBeNull();
   });
 
   it("explains a closed instance", async () => {

@@ -12,9 +12,12 @@ import { useState, type FormEvent } from "react";
 
 import { useRegister } from "@/api/auth";
 import { errorMessage, fieldErrors, passwordFeedback, problemCode } from "@/api/problem";
+import { useAuth } from "@/auth/AuthProvider";
 import { AuthCard } from "@/components/Auth/AuthCard";
 import { CheckInbox } from "@/components/Auth/CheckInbox";
 import { NewPasswordField } from "@/components/Password/NewPasswordField";
+
+import { AccountReady } from "./AccountReady";
 
 const MESSAGES = {
   registration_closed:
@@ -24,7 +27,11 @@ const MESSAGES = {
 };
 const FIELD_CODES = new Set(["weak_password", "validation_error"]);
 
-/** Create an account; the address must be confirmed before the first sign-in. */
+/**
+ * Create an account; the address must be confirmed before the first sign-in,
+ * except for a server's first account when the server cannot send mail: that
+ * one is trusted and signed in at once.
+ */
 export function SignUpCard() {
   const params = useSearchParams();
   // Invitation mails link to /signup/?token=<invite token>.
@@ -33,8 +40,17 @@ export function SignUpCard() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const register = useRegister();
+  const { signIn } = useAuth();
   const code = problemCode(register.error);
   const errors = fieldErrors(register.error);
+
+  if (register.isSuccess && register.data.status === "signed_in") {
+    return (
+      <AuthCard subtitle="Your account is ready">
+        <AccountReady email={register.variables.email} admin={register.data.admin} />
+      </AuthCard>
+    );
+  }
 
   if (register.isSuccess) {
     return (
@@ -42,6 +58,9 @@ export function SignUpCard() {
         <CheckInbox email={register.variables.email} resend>
           We sent a confirmation link to <strong>{register.variables.email}</strong>. Open it to
           activate your account, then sign in.
+          {register.data.admin && (
+            <> As the first account on this server, you will be its administrator.</>
+          )}
         </CheckInbox>
       </AuthCard>
     );
@@ -49,12 +68,15 @@ export function SignUpCard() {
 
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    register.mutate({
-      email: email.trim(),
-      password,
-      name: name.trim(),
-      invite_token: invite,
-    });
+    register.mutate(
+      { email: email.trim(), password, name: name.trim(), invite_token: invite },
+      {
+        onSuccess: (result) => {
+          // The refresh cookie came with the answer; keep the access token like a sign-in.
+          if (result.status === "signed_in" && result.session) signIn(result.session);
+        },
+      },
+    );
   };
 
   return (

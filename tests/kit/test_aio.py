@@ -1,0 +1,36 @@
+"""wait_event: a cancellation is never lost, even when the event is set at the same moment."""
+
+from __future__ import annotations
+
+import asyncio
+
+from postwise.kit.aio import wait_event
+
+
+async def test_true_when_set_false_on_timeout() -> None:
+    event = asyncio.Event()
+    assert await wait_event(event, 0.01) is False
+    event.set()
+    assert await wait_event(event, 1) is True
+
+
+async def test_cancellation_arriving_with_the_event_is_not_swallowed() -> None:
+    # asyncio.wait_for on Python 3.11 returns normally here, and a loop around it runs on.
+    for _ in range(20):
+        event = asyncio.Event()
+        rounds = 0
+
+        async def loop(event: asyncio.Event = event) -> None:
+            nonlocal rounds
+            while True:
+                rounds += 1
+                await wait_event(event, 30)
+                event.clear()
+
+        task = asyncio.create_task(loop())
+        await asyncio.sleep(0)  # the loop now waits on the event
+        event.set()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2)
+        assert done == {task}
+        assert task.cancelled()
