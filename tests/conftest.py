@@ -187,7 +187,30 @@ BACKEND_FIXTURES = frozenset(
 )
 
 
+# Modules whose tests take seconds each (a real worker process, Dovecot round trips, thousands of
+# messages) start first: pytest-xdist hands tests out in collection order, and one of these
+# arriving last would leave the other worker idle while it runs.
+SLOW_FIRST = (
+    "tests/sync/test_durability.py",
+    "tests/test_bench_live.py",
+    "tests/sync/test_worker_process.py",
+    "tests/imports/test_importers.py",
+    "tests/sync/test_engine.py",
+    "tests/imports/test_demo.py",
+    "tests/worker/test_worker_process.py",
+    "tests/test_cli.py",
+    "tests/imports/test_import_api.py",
+    "tests/realtime/test_push.py",
+)
+
+
+def _start_order(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_start_order)  # stable: the order within a module is kept
     for item in items:
         # The last auth test greps the log file every auth test wrote, in its own process.
         if item.nodeid.startswith("tests/auth/"):

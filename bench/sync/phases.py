@@ -42,12 +42,12 @@ PHASES: dict[str, str] = {
     "imap_parse": "imapclient parsing the FETCH response",
     "imap_other": "other IMAP commands (SELECT, SEARCH, LIST)",
     "mime": "MIME parsing in the process pool (`parse_all`, or `prepare_all`, which also "
-    "writes the blobs there); the caller waits",
+    "writes the blobs there and flushes them to disk); the caller waits",
     "blobs": "blobs in Postwise's process (`_write_blobs`: hash, write, make durable; or "
     "`BlobStore.make_durable`)",
     "store": "rows: known-UID lookup, building and inserting (`store_batch` itself)",
     "flush": "ORM INSERTs (`session.flush`)",
-    "threads": "threading (`assign_threads`)",
+    "threads": "threading (`assign_threads_with_changes`)",
     "counts": "folder counts (`refresh_folder_counts`)",
     "commit": "COMMIT (WAL)",
     "events": "realtime events (`announce`)",
@@ -180,7 +180,7 @@ _TARGETS: list[tuple[Any, str, str, bool]] = [
     (BlobStore, "make_durable", "blobs", False),
     (ingest, "store_batch", "store", True),
     (AsyncSession, "flush", "flush", True),
-    (thread_store, "assign_threads", "threads", True),
+    (thread_store, "assign_threads_with_changes", "threads", True),
     (ingest, "refresh_folder_counts", "counts", True),
     (AsyncSession, "commit", "commit", True),
     (events, "announce", "events", True),

@@ -7,11 +7,14 @@ import hashlib
 import os
 import stat
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from postwise.mail.blobs import BlobNotFoundError, BlobStore
+from postwise.mail.ingest import prepare_all
 
 DATA = b"%PDF-1.4 attachment bytes \x00\xff" * 100
 DIGEST = hashlib.sha256(DATA).hexdigest()
@@ -145,19 +148,93 @@ def test_readers_never_see_a_partial_blob(tmp_path: Path) -> None:
     assert _files(tmp_path) == [store.path(digest)]
 
 
-def test_put_many_stores_a_batch_with_one_sync(
+def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Which files and directories get fsynced; os.sync (every file system) must not run."""
+    synced: list[Path] = []
+    opened: dict[int, Path] = {}
+    real_open, real_fsync = os.open, os.fsync
+
+    def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        fd = real_open(path, flags, *args, **kwargs)
+        opened[fd] = Path(path)
+        return fd
+
+    def fsync(fd: int) -> None:
+        synced.append(opened.get(fd, Path(f"/proc/self/fd/{fd}").readlink()))
+        real_fsync(fd)
+
+    def sync() -> None:
+        raise AssertionError("os.sync flushes every file system of the machine")
+
+    monkeypatch.setattr(os, "open", open_)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "sync", sync)
+    return synced
+
+
+def test_put_many_fsyncs_the_batch_and_nothing_else(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = {"fsync": 0, "sync": 0}
-    real_fsync = os.fsync
-    monkeypatch.setattr(
-        os, "fsync", lambda fd: (calls.__setitem__("fsync", calls["fsync"] + 1), real_fsync(fd))[1]
-    )
-    monkeypatch.setattr(os, "sync", lambda: calls.__setitem__("sync", calls["sync"] + 1))
     store = BlobStore(tmp_path)
+    other = store.path(store.put(b"stored earlier"))
+    synced = _record_fsyncs(monkeypatch)
     items = [b"first", b"second", b"first"]
     digests = store.put_many(items)
     assert digests == [hashlib.sha256(i).hexdigest() for i in items]
     assert [store.get(d) for d in digests] == items
-    assert calls == {"fsync": 0, "sync": 1}
-    assert BlobStore(tmp_path, fsync=False).put_many([b"third"]) and calls["sync"] == 1
+    paths = {store.path(d) for d in digests}
+    # Each blob once (after all of them were written), and the directories naming them.
+    assert sorted(p for p in synced if p.is_file()) == sorted(paths)
+    assert {p.parent for p in paths} <= set(synced)
+    assert other not in synced
+    synced.clear()
+    assert BlobStore(tmp_path, fsync=False).put_many([b"third"])
+    assert synced == []
+
+
+def test_make_durable_covers_blobs_other_processes_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A parse process stores without fsync; the digests it returns are enough.
+    digest = BlobStore(tmp_path, fsync=False).put(DATA)
+    store = BlobStore(tmp_path)
+    synced = _record_fsyncs(monkeypatch)
+    store.make_durable([digest])
+    path = store.path(digest)
+    assert synced.count(path) == 1
+    assert {path.parent, path.parent.parent, tmp_path} <= set(synced)
+    synced.clear()
+    store.make_durable()  # nothing written since
+    assert synced == []
+
+
+async def test_parsed_batches_are_durable_before_rows_name_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raws = [
+        b"From: a@example.com\r\nSubject: %d\r\nMessage-ID: <%d@example.com>\r\n\r\nbody %d\r\n"
+        % (n, n, n)
+        for n in range(5)
+    ]
+    store = BlobStore(tmp_path)
+    store.put(raws[0])  # found already stored: flushed too, a writer may not have yet
+    synced = _record_fsyncs(monkeypatch)
+    prepared = await prepare_all(raws, executor=None, blobs=store)
+    paths = {store.path(p.raw_sha256) for p in prepared}
+    assert len(paths) == 5
+    assert paths <= set(synced)
+    assert {p.parent for p in paths} <= set(synced)
+    synced.clear()
+    await prepare_all(raws, executor=None, blobs=BlobStore(tmp_path, fsync=False))
+    assert synced == []
+
+
+def test_reputting_old_content_refreshes_its_mtime(tmp_path: Path) -> None:
+    # The blob collector keeps what was written or re-used within its grace period.
+    store = BlobStore(tmp_path, fsync=False)
+    path = store.path(store.put(DATA))
+    inode = path.stat().st_ino
+    os.utime(path, (time.time() - 86400, time.time() - 86400))
+    store.put(DATA)
+    assert path.stat().st_mtime > time.time() - 60
+    assert path.stat().st_ino == inode  # not rewritten

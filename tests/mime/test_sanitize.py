@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from postwise.mime.sanitize import html_to_text, sanitize_html
+from postwise.mime.html_text import html_to_text
+from postwise.mime.sanitize import sanitize_html
 
 
 def clean(html: str) -> str:
@@ -351,3 +352,135 @@ def test_html_to_text_marks_blockquotes_as_quotes() -> None:
 
 def test_html_to_text_markers_cannot_be_forged() -> None:
     assert html_to_text("<div>&#2;</div><div>text</div><div>\x03</div>") == "text"
+
+
+def test_html_to_text_keeps_the_lines_of_pre_blocks() -> None:
+    text = html_to_text(
+        "<p>The log:</p><pre>ERROR one\n    at frame 1\n\nERROR two</pre>"
+        '<div style="white-space:pre-wrap">kept\n  as written</div><p>Done.</p>'
+    )
+    assert text == (
+        "The log:\n\nERROR one\n    at frame 1\n\nERROR two\n\nkept\n  as written\n\nDone."
+    )
+
+
+def test_html_to_text_writes_link_targets_after_the_text() -> None:
+    text = html_to_text(
+        '<p>Read <a href="https://example.com/docs?a=1&amp;param=2">the docs</a> or '
+        '<a href="mailto:bob@example.com?subject=Hi">write to Bob</a>.</p>'
+    )
+    # "&param" must not come out as "¶m": the entities are decoded once, by lxml.
+    assert text == (
+        "Read the docs <https://example.com/docs?a=1&param=2> or write to Bob <bob@example.com>."
+    )
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        '<a href="https://example.com/">https://example.com</a>',
+        '<a href="https://www.example.com/x">example.com/x</a>',
+        '<a href="mailto:bob@example.com">bob@example.com</a>',
+        '<a href="mailto:bob@example.com">Mail bob@example.com today</a>',
+        '<a href="https://t.example/track"><img src="logo.png"></a>',
+        '<a href="#top">top</a>',
+        '<a href="/relative">relative</a>',
+        '<a href="javascript:alert(1)">script</a>',
+        '<a href="http://a.example/\x01x">control</a>',
+    ],
+)
+def test_html_to_text_leaves_out_targets_that_add_nothing(link: str) -> None:
+    assert "<" not in html_to_text(f"<p>{link}</p>")
+
+
+def test_html_to_text_keeps_table_rows_and_separates_cells() -> None:
+    # Outlook wraps every cell's text in a paragraph; the row must still be one line.
+    text = html_to_text(
+        "<p>Order:</p><table><tr><th>Item</th><th>Qty</th></tr>"
+        "<tr><td><p class=MsoNormal>Coffee beans<o:p></o:p></p></td>"
+        "<td><p class=MsoNormal>2</p></td></tr>"
+        "<tr><td>Tea</td><td>10</td></tr></table><p>Thanks</p>"
+    )
+    assert text.split("\n") == [
+        "Order:",
+        "",
+        "Item         Qty",
+        "Coffee beans 2",
+        "Tea          10",
+        "",
+        "Thanks",
+    ]
+
+
+def test_html_to_text_decodes_entities_once_inside_tables_too() -> None:
+    text = html_to_text(
+        "<p>write &amp;lt;b&amp;gt;</p><table><tr><td>x &amp;amp; y</td></tr></table>"
+    )
+    assert text == "write &lt;b&gt;\n\nx &amp; y"
+
+
+def test_html_to_text_quote_markers_cannot_be_forged_with_nul() -> None:
+    text = html_to_text("<div>\x00&lt;</div><div>a&#0;&gt;</div><blockquote>q</blockquote>")
+    assert text.split("\n")[-1] == "> q"
+    assert "\x00" not in text
+    assert not text.startswith(">")
+
+
+def test_html_to_text_ignores_styles_that_would_blow_up_the_text() -> None:
+    html = '<p style="margin-top:99999em;padding-left:99999em">x</p><td align=center>y</td>'
+    assert len(html_to_text(html * 200)) < 2_000
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   ",
+        "<",
+        "&",
+        "<!-- unterminated",
+        "<!DOCTYPE html>",
+        "<![CDATA[x",
+        "\x00\x00<p>\x00</p>",
+        '<?xml version="1.0" encoding="iso-8859-1"?><p>x</p>',
+        "<td>a</td><tr><td>b</td></tr><th>c",
+        "<li>orphan<ol><li value=99999999999999999>x</ol>",
+        '<a href="mailto:%00@x">m</a><a href="https://">h</a><a href>e</a>',
+        '<p style="display:;white-space:;::;margin-top:-1e309em">s</p>',
+        "<table><tr>" + "<td><table><tr>" * 400 + "x",
+        "<i>" * 3000 + "deep" + "</i>" * 3000 + "after",
+        "<blockquote>" * 900 + "q",
+        "<p>a\ud800b</p>",
+    ],
+)
+def test_html_to_text_never_raises_on_broken_html(html: str) -> None:
+    text = html_to_text(html)
+    assert isinstance(text, str)
+    assert "\x00" not in text
+
+
+def test_html_to_text_keeps_text_beyond_the_parsers_depth_limit() -> None:
+    # libxml2 stops at depth 256 unless told otherwise, dropping everything after it.
+    html = "<div><span>" * 150 + "deep" + "</span></div>" * 150 + "<p>after</p>"
+    text = html_to_text(html)
+    assert "deep" in text
+    assert text.endswith("after")
+
+
+def test_html_to_text_table_padding_is_bounded() -> None:
+    # One wide cell above many empty rows would be padded into gigabytes.
+    html = "<table><tr><td>" + "x" * 100_000 + "</td></tr>" + "<tr><td>y</td></tr>" * 20_000
+    start = time.perf_counter()
+    text = html_to_text(html + "</table>")
+    assert time.perf_counter() - start < 5.0
+    assert len(text) < 300_000
+    assert text.startswith("x" * 100_000)
+
+
+def test_html_to_text_indentation_does_not_multiply_the_text() -> None:
+    # Every line carries its lists' indentation and its quotes' "> ": unbounded, 900 levels
+    # above 100,000 <br>s made 180 MB of text.
+    html = "<ul><li>" * 300 + "<blockquote>" * 300 + "<br>x" * 5_000
+    text = html_to_text(html)
+    assert text.count("x") == 5_000
+    assert len(text) < 300_000

@@ -14,7 +14,6 @@ from email.header import decode_header, make_header
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import parsedate_tz
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -22,6 +21,7 @@ from imapclient import imap_utf7
 
 from postwise.db import utcnow
 from postwise.mail.folders import role_from_name
+from postwise.mime.headers import normalize_message_id, parse_date
 
 INBOX = "INBOX"
 # Local folders are named with "/" between levels, whatever the source used.
@@ -84,20 +84,6 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
 
 
-_MSG_ID = re.compile(r"<([^<>]{1,998})>")
-
-
-def normalize_message_id(value: str | None) -> str | None:
-    """The first id of a Message-ID header, exactly as `mime.parse_message` stores it (the
-    duplicate check compares the two)."""
-    if not value:
-        return None
-    ids = [found.strip() for found in _MSG_ID.findall(value)]
-    if not ids:  # ids without angle brackets, as some mailers write them
-        ids = [token.strip("<>") for token in value.replace(",", " ").split() if "@" in token]
-    return next((i for i in ids if i and not any(c.isspace() for c in i)), None)
-
-
 def _decoded(value: str) -> str:
     try:
         return str(make_header(decode_header(value)))
@@ -105,25 +91,16 @@ def _decoded(value: str) -> str:
         return value
 
 
-def parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parts = parsedate_tz(value)
-        if parts is None:
-            return None
-        naive = datetime(*parts[:6])
-    except (ValueError, OverflowError, IndexError, TypeError):
-        return None
-    offset = parts[9] or 0
-    return (naive - timedelta(seconds=offset)).replace(tzinfo=UTC)
-
-
 def sniff(raw: bytes) -> Sniffed:
     """Read only the header block: the body can be megabytes and is parsed later anyway."""
     match = _HEADER_END.search(raw)
     headers: EmailMessage = _HEADER_PARSER.parsebytes(raw[: match.end()] if match else raw)
-    message_id = " ".join(str(headers.get("Message-ID") or "").split())
+    # The raw values, read by the functions `mime.parse_message` uses: the duplicate check
+    # compares this Message-ID with the stored one (compat32's `get` would hand 8-bit values
+    # over as Header objects instead).
+    first: dict[str, str] = {}
+    for name, value in headers.raw_items():
+        first.setdefault(name.lower(), value)
     labels_header = headers.get("X-Gmail-Labels")
     labels = None
     if labels_header is not None:
@@ -132,8 +109,8 @@ def sniff(raw: bytes) -> Sniffed:
         labels = [label.strip() for row in csv.reader([text]) for label in row if label.strip()]
     thrid = str(headers.get("X-GM-THRID", "")).strip()
     return Sniffed(
-        message_id=normalize_message_id(message_id),
-        date=parse_date(str(headers.get("Date") or "")),
+        message_id=normalize_message_id(first.get("message-id")),
+        date=parse_date(first.get("date")),
         labels=labels,
         status=str(headers.get("Status") or "") + str(headers.get("X-Status") or ""),
         gm_thrid=int(thrid) if thrid.isdigit() and int(thrid) < 2**63 else None,

@@ -123,6 +123,8 @@ class Message(Base):
         Index("ix_messages_thread", "thread_id", "received_at"),
         # Search: `larger:` finds its few big messages without reading the whole mailbox.
         Index("ix_messages_user_size", "user_id", "size"),
+        # Blob collection asks which of a few hundred digests rows still name.
+        Index("ix_messages_raw_sha256", "raw_sha256"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,17 +1,25 @@
-"""Jobs of the mail API: telling the user's other screens about a change once it is committed."""
+"""Jobs of the mail store: telling the user's other screens about a change once it is committed,
+and collecting blobs no message names any more."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.events import EventType, announce
+from postwise.mail.blob_gc import collect_blobs
+from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Folder
 from postwise.worker.queue import enqueue_job
-from postwise.worker.registry import JobContext, job
+from postwise.worker.registry import JobContext, Schedule, job
+
+log = structlog.get_logger(__name__)
+# Where the blob collector's walk through the store continues (a leaf directory, "ab/cd").
+BLOB_GC_POSITION = "mail:blob_gc:after"
 
 
 def announce_after_commit(
@@ -56,3 +64,16 @@ async def announce_changes(
             EventType.FOLDER_COUNTS,
             {"folder_id": str(folder_id), "total": total, "unread": unread},
         )
+
+
+# Every 15 minutes, a bounded slice each time (`blob_gc.SCAN_LIMIT` files): a mailbox of a
+# million blobs is walked twice a day, and no run holds a worker for long.
+@job("mail.collect_blobs", schedule=Schedule(interval=900))
+async def collect_unreferenced_blobs(ctx: JobContext) -> dict[str, int]:
+    after = await ctx.store.get(BLOB_GC_POSITION) or ""
+    async with ctx.sessionmaker() as db:
+        result = await collect_blobs(db, BlobStore(ctx.settings.effective_blob_dir), after=after)
+    await ctx.store.set(BLOB_GC_POSITION, result.next_after)
+    counts = {"scanned": result.scanned, "deleted": result.deleted}
+    log.info("blobs_collected", after=after, next_after=result.next_after, **counts)
+    return counts

@@ -32,6 +32,8 @@ __all__ = [
     "decode_bytes",
     "decode_words",
     "header_text",
+    "normalize_message_id",
+    "parse_date",
     "parse_headers",
 ]
 
@@ -288,7 +290,18 @@ def _msg_ids(raw: str | None) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i and not any(c.isspace() for c in i)))
 
 
-def _date(raw: str | None) -> datetime | None:
+def normalize_message_id(raw: str | None) -> str | None:
+    """The Message-ID of a raw header value as it is stored: the first id, without "<>".
+
+    The importer finds a message it imported before by this value (`imports.readers.sniff`),
+    so it must read the header with this very function: any difference (8-bit bytes, NUL,
+    odd spacing) would import the message a second time."""
+    ids = _msg_ids(raw)
+    return ids[0] if ids else None
+
+
+def parse_date(raw: str | None) -> datetime | None:
+    """A Date header (or an mbox From line's date) in UTC; None when it is not a date."""
     if raw is None:
         return None
     value = header_text(raw).strip()
@@ -336,10 +349,9 @@ def parse_headers(msg: Message[Any, Any]) -> Headers:
     for name, value in msg.raw_items():
         raw.setdefault(name.lower(), value)  # the first occurrence counts
     senders = _addresses("from", raw.get("from")) or _addresses("sender", raw.get("sender"))
-    message_ids = _msg_ids(raw.get("message-id"))
     in_reply_to = _msg_ids(raw.get("in-reply-to"))
     return Headers(
-        message_id=message_ids[0] if message_ids else None,
+        message_id=normalize_message_id(raw.get("message-id")),
         in_reply_to=in_reply_to[0] if in_reply_to else None,
         references=_msg_ids(raw.get("references")),
         subject=_text_header(raw.get("subject")),
@@ -348,7 +360,7 @@ def parse_headers(msg: Message[Any, Any]) -> Headers:
         cc=_addresses("cc", raw.get("cc")),
         bcc=_addresses("bcc", raw.get("bcc")),
         reply_to=_addresses("reply-to", raw.get("reply-to")),
-        sent_at=_date(raw.get("date")),
+        sent_at=parse_date(raw.get("date")),
         list_id=_list_id(raw.get("list-id")),
         list_unsubscribe=_text_header(raw.get("list-unsubscribe")) or None,
     )

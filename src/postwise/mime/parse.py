@@ -31,8 +31,9 @@ from postwise.mime.headers import (
     header_text,
     parse_headers,
 )
+from postwise.mime.html_text import html_to_text
 from postwise.mime.quotes import find_quote_and_signature
-from postwise.mime.sanitize import html_to_text, sanitize_html
+from postwise.mime.sanitize import sanitize_html
 from postwise.mime.split import split_message
 
 __all__ = ["Address", "ParsedAttachment", "ParsedMessage", "parse_message"]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import nh3
 
-__all__ = ["SanitizedHtml", "html_to_text", "restore_remote_images", "sanitize_html"]
+__all__ = ["SanitizedHtml", "restore_remote_images", "sanitize_html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,82 +371,3 @@ def sanitize_html(html: str, *, allow_remote_images: bool = False) -> SanitizedH
     if "(" in out and ' style="' in out:
         out = _STYLE_FUNCTION_TAG_RE.sub(lambda m: _rewrite_style(m, found), out)
     return SanitizedHtml(html=out, has_remote_images=found.remote, has_tracking_pixel=found.tracker)
-
-
-# --- HTML to text -------------------------------------------------------------------------------
-
-# Elements after which text continues on a new line, and those that also leave a blank line.
-_LINE_TAGS = frozenset(
-    {
-        *("address", "article", "aside", "caption", "center", "dd", "div", "dt", "figcaption"),
-        *("figure", "footer", "header", "li", "main", "nav", "section", "tr"),
-    }
-)
-_PARAGRAPH_TAGS = frozenset(
-    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "dl", "pre", "hr"}
-)
-_TEXT_CLEANER = nh3.Cleaner(
-    tags=_LINE_TAGS | _PARAGRAPH_TAGS | {"br", "blockquote", "td", "th"},
-    clean_content_tags=_CLEAN_CONTENT_TAGS,
-    attributes={},
-    link_rel=None,
-)
-# Blockquote depth markers, on lines of their own; removed from nh3's output before use so the
-# message cannot forge them.
-_QUOTE_OPEN, _QUOTE_CLOSE = "\x02", "\x03"
-_TEXT_WS_RE = re.compile(r"[ \t\r\n\f]+")
-_TEXT_TAG_RE = re.compile(r"<(/?)([a-z0-9]+)[^>]*>")
-_TEXT_BLANKS_RE = re.compile(r"\n{3,}")
-
-
-def _lay_out(pieces: list[str]) -> str:
-    """Join re.split output (text, closing, name, text, ...) into lines, tags become breaks."""
-    out: list[str] = []
-    pending = 0  # line breaks owed before the next text: 1 = new line, 2 = blank line
-    for index in range(0, len(pieces), 3):
-        text = pieces[index]
-        if text and not (pending and text.isspace()):
-            out.append("\n" * pending + text)
-            pending = 0
-        if index + 2 >= len(pieces):
-            break
-        closing, name = pieces[index + 1], pieces[index + 2]
-        if name == "br":
-            out.append("\n" * pending + "\n")
-            pending = 0
-        elif name == "blockquote":
-            if out and not out[-1].endswith("\n"):
-                out.append("\n")
-            out.append(f"{_QUOTE_CLOSE if closing else _QUOTE_OPEN}\n")
-            pending = 0
-        elif name in ("td", "th"):
-            out.append(" " if closing else "")
-        elif name == "li" and not closing:
-            out.append("\n" * max(pending, 1) + "- ")
-            pending = 0
-        else:
-            pending = max(pending, 2 if name in _PARAGRAPH_TAGS else 1)
-    return "".join(out)
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text from HTML: block elements become line breaks, blockquotes "> "."""
-    if _too_deep(html):
-        return _flat_text(html)
-    cleaned = _TEXT_CLEANER.clean(html).replace(_QUOTE_OPEN, "").replace(_QUOTE_CLOSE, "")
-    # HTML collapses whitespace runs (newlines included) into one space before layout.
-    flat = _TEXT_WS_RE.sub(" ", cleaned)
-    laid_out = html_lib.unescape(_lay_out(_TEXT_TAG_RE.split(flat))).replace("\xa0", " ")
-    lines: list[str] = []
-    depth = 0
-    for line in laid_out.split("\n"):
-        if line == _QUOTE_OPEN:
-            depth += 1
-        elif line == _QUOTE_CLOSE:
-            depth = max(0, depth - 1)
-        elif depth:
-            stripped = line.strip()
-            lines.append("> " * depth + stripped if stripped else ">" * depth)
-        else:
-            lines.append(line.strip())
-    return _TEXT_BLANKS_RE.sub("\n\n", "\n".join(lines)).strip()
