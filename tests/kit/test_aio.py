@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from postwise.kit.aio import wait_event
 
@@ -34,3 +35,24 @@ async def test_cancellation_arriving_with_the_event_is_not_swallowed() -> None:
         done, _ = await asyncio.wait({task}, timeout=2)
         assert done == {task}
         assert task.cancelled()
+
+
+async def test_a_loop_whose_cancellation_was_swallowed_stops_at_its_next_round() -> None:
+    from postwise.kit.aio import stop_if_cancelled
+
+    rounds = 0
+
+    async def loop() -> None:
+        nonlocal rounds
+        while True:
+            stop_if_cancelled()
+            rounds += 1
+            # What a library on the way out did to the cancellation:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0.03)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=2)
+    assert done == {task} and task.cancelled()

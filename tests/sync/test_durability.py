@@ -128,7 +128,8 @@ async def test_a_sync_killed_at_any_point_resumes_without_duplicates_or_gaps(
             task = asyncio.create_task(loop.run())
             await asyncio.sleep(chaos.uniform(0.05, 0.6))
             task.cancel()
-            await asyncio.wait({task})
+            done, _ = await asyncio.wait({task}, timeout=30)
+            assert done == {task}, "a cancelled sync loop kept running"
         async with mailbox.syncing():
             await wait_for(lambda: _count(mailbox, 240), timeout=60)
         rows = await mailbox.messages("INBOX")

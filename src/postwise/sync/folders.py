@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.db import utcnow
 from postwise.events import EventType, announce
+from postwise.kit.aio import stop_if_cancelled
 from postwise.mail.folders import (
     apply_flag_states,
     delete_by_uids,
@@ -126,6 +127,7 @@ class FolderSync:
         ahead = asyncio.create_task(self._prefetch(chunks[0])) if chunks else None
         try:
             for index, chunk in enumerate(chunks):
+                stop_if_cancelled()
                 assert ahead is not None
                 batch = await ahead
                 ahead = None

@@ -23,7 +23,7 @@ from postwise.accounts.credentials import open_password
 from postwise.accounts.models import AccountKind, MailAccount, Security, SyncState
 from postwise.db import utcnow
 from postwise.events import EventType, announce
-from postwise.kit.aio import wait_event
+from postwise.kit.aio import stop_if_cancelled, wait_event
 from postwise.mail.folders import remove_folder, upsert_folder
 from postwise.mail.models import Folder
 from postwise.sync.context import SyncContext
@@ -85,6 +85,7 @@ class MailboxSync:
         """Until cancelled (lease lost, shutdown) or the account is gone."""
         backoff = BACKOFF_FIRST_S
         while True:
+            stop_if_cancelled()
             try:
                 await self._connected()
             except MailboxGone:
@@ -164,6 +165,7 @@ class MailboxSync:
         poll = self.ctx.settings.sync_poll_seconds
         next_poll = time.monotonic() + poll
         while True:
+            stop_if_cancelled()
             backfilled = await self._backfill_step(imap, folders)
             if not backfilled:
                 timeout = max(0.0, next_poll - time.monotonic())
@@ -296,6 +298,7 @@ class MailboxSync:
                 # connection was down) is never announced by it: look once now.
                 self.signals.inbox_changed()
                 while True:
+                    stop_if_cancelled()
                     await asyncio.to_thread(imap.idle_start)
                     started = time.monotonic()
                     changed = False
