@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import InMemoryBroker
 
 from postwise import db
-from postwise.accounts.models import MailAccount
 from postwise.db import utcnow
 from postwise.mail.blob_gc import GRACE, collect_blobs
 from postwise.mail.blobs import BlobStore
@@ -24,9 +23,9 @@ from postwise.mail.models import Attachment, Folder, Message
 from postwise.mail.tasks import BLOB_GC_POSITION, collect_unreferenced_blobs
 from postwise.notify.mailer import build_mailer
 from postwise.store import MemoryStore
-from postwise.users.models import User
 from postwise.worker.queue import JobQueue
 from postwise.worker.registry import JobContext, load_jobs
+from tests.mail.factories import new_account
 
 pytestmark = pytest.mark.backend
 
@@ -79,16 +78,12 @@ async def box(make_settings: Any, tmp_path: Path) -> AsyncIterator[Box]:
     engine = db.create_engine(make_settings())
     sessions = db.create_sessionmaker(engine)
     async with sessions() as session:
-        user = User(email=f"{uuid.uuid4().hex}@example.org", password_hash="x")
-        session.add(user)
-        await session.flush()
-        account = MailAccount(user_id=user.id, email=user.email)
-        session.add(account)
-        await session.flush()
-        folder = Folder(user_id=user.id, account_id=account.id, name="INBOX")
+        account = await new_account(session)
+        user_id = account.user_id
+        folder = Folder(user_id=user_id, account_id=account.id, name="INBOX")
         session.add(folder)
         await session.commit()
-        ids = (user.id, account.id, folder.id)
+        ids = (user_id, account.id, folder.id)
     yield Box(sessions, BlobStore(tmp_path / "blobs", fsync=False), *ids)
     await engine.dispose()
 

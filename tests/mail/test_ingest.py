@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwise import db
-from postwise.accounts.models import AccountKind, MailAccount
+from postwise.accounts.models import AccountKind
 from postwise.mail.actions import Action, apply_action
 from postwise.mail.blobs import BlobStore
 from postwise.mail.ingest import IncomingMessage, StoredBatch, store_batch
 from postwise.mail.models import Folder, Message, Thread, ThreadFolder
-from postwise.users.models import User
+from tests.mail.factories import new_account
 
 pytestmark = pytest.mark.backend
 
@@ -78,21 +78,17 @@ async def mailbox(make_settings: Any, tmp_path: Path) -> AsyncIterator[Mailbox]:
     engine = db.create_engine(make_settings())
     sessions = db.create_sessionmaker(engine)
     async with sessions() as session:
-        user = User(email=f"{uuid.uuid4().hex}@example.org", password_hash="x")
-        session.add(user)
-        await session.flush()
-        account = MailAccount(user_id=user.id, email=user.email, kind=AccountKind.IMAP)
-        session.add(account)
-        await session.flush()
+        account = await new_account(session, kind=AccountKind.IMAP)
+        user_id = account.user_id
         folders = {
             name: Folder(
-                user_id=user.id, account_id=account.id, name=name, role=role, uidvalidity=7
+                user_id=user_id, account_id=account.id, name=name, role=role, uidvalidity=7
             )
             for name, role in (("INBOX", "inbox"), ("Archive", "archive"))
         }
         session.add_all(folders.values())
         await session.commit()
-        box = Mailbox(sessions, BlobStore(tmp_path / "blobs", fsync=False), user.id)
+        box = Mailbox(sessions, BlobStore(tmp_path / "blobs", fsync=False), user_id)
         box.folders = {name: folder.id for name, folder in folders.items()}
     yield box
     await engine.dispose()

@@ -15,7 +15,6 @@ from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from postwise import db
-from postwise.accounts.models import MailAccount
 from postwise.mail.models import Folder, Message, Thread
 from postwise.mail.thread_store import (
     assign_threads,
@@ -23,7 +22,7 @@ from postwise.mail.thread_store import (
     refresh_threads,
 )
 from postwise.mime.subjects import subject_key
-from postwise.users.models import User
+from tests.mail.factories import new_account
 from tests.mail.threading_corpus import ALL_MAIL, INBOX, SENT, T0, Mail, known_groups, make_corpus
 
 pytestmark = pytest.mark.backend
@@ -130,20 +129,16 @@ async def mailbox(make_settings: Any) -> AsyncIterator[Mailbox]:
     engine = db.create_engine(make_settings())
     sessions = db.create_sessionmaker(engine)
     async with sessions() as session:
-        user = User(email=f"{uuid.uuid4().hex}@example.org", password_hash="x")
-        session.add(user)
-        await session.flush()
-        account = MailAccount(user_id=user.id, email=user.email)
-        session.add(account)
-        await session.flush()
+        account = await new_account(session)
+        user_id = account.user_id
         folders = {
-            name: Folder(user_id=user.id, account_id=account.id, name=name)
+            name: Folder(user_id=user_id, account_id=account.id, name=name)
             for name in (INBOX, ALL_MAIL, SENT)
         }
         session.add_all(folders.values())
         await session.commit()
         ids = {name: folder.id for name, folder in folders.items()}
-        box = Mailbox(sessions, engine, user.id, account.id, ids)
+        box = Mailbox(sessions, engine, user_id, account.id, ids)
     yield box
     await engine.dispose()
 
