@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: bench-auth bench-mail bench-push bench-search bench-sync demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-auth bench-mail bench-push bench-soak bench-search bench-sync demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -95,6 +95,10 @@ bench-search: $(VENV)/.synced
 bench-push: $(VENV)/.synced
 	scripts/services.sh dovecot
 	$(BIN)/python -m bench.push --docs docs/benchmarks.md
+
+## bench-soak: server memory under 200 WebSockets plus API load, three rounds and idle (10 min)
+bench-soak: $(VENV)/.synced
+	$(BIN)/python -m bench.soak --docs docs/benchmarks.md
 
 ## bench-mail: GET /api/threads over 100,000 messages, idle and under 50 concurrent clients
 bench-mail: $(VENV)/.synced

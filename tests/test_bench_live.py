@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.mail import threads
 from bench.push import run as push
+from bench.soak import run as soak
 
 from tests.fixtures.dovecot import require_dovecot
 
@@ -31,3 +32,23 @@ def test_push_bench_hears_every_append() -> None:
     assert figures.missed == 0 and len(figures.latencies) == 3
     assert all(0 < latency < 5 for latency in figures.latencies)
     assert "| … p95 |" in push.report(figures, 3)
+
+
+def test_soak_bench_samples_memory_through_a_short_round() -> None:
+    plan = soak.Plan(
+        rounds=1,
+        load_s=2.0,
+        idle_s=0.0,
+        final_idle_s=1.0,
+        sockets=5,
+        clients=2,
+        sample_s=1.0,
+        login_share=0.02,
+    )
+    samples, rounds, marks = soak.run(plan, {})
+    assert rounds[0].requests > 0 and rounds[0].errors == 0
+    assert rounds[0].frames > 0  # the star/read actions reached the open sockets
+    assert all(sample.rss_mb > 0 for sample in samples)
+    assert marks["peak (VmHWM)"] >= marks["start"]
+    text = soak.report(samples, rounds, marks, plan, "test")
+    assert "| end of round 1 |" in text and "Verdict:" in text

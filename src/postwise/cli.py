@@ -17,6 +17,7 @@ import typer
 import uvicorn
 
 from postwise.config import Settings
+from postwise.kit.memory import tune_allocator
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -56,6 +57,7 @@ def serve(
 ) -> None:
     """Serve the API and the web app on POSTWISE_HOST:POSTWISE_PORT."""
     settings = _settings()
+    tune_allocator()
     from postwise.observability.logging import configure_logging
 
     configure_logging(settings)
@@ -101,6 +103,7 @@ def worker(
 ) -> None:
     """Run background jobs and schedules (needs POSTWISE_REDIS_URL)."""
     settings = _settings()
+    tune_allocator()
     from postwise.observability.logging import configure_logging
     from postwise.worker.runner import WorkerConfigError, run_worker
 

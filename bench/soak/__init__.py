@@ -1,0 +1,1 @@
+"""Memory soak: server RSS under 200 WebSockets plus API load, then idle."""
