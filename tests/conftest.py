@@ -20,14 +20,13 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
-from taskiq import InMemoryBroker
-from taskiq.api import run_receiver_task
 
 from postwise.app import create_app
 from postwise.config import ARGON2_MIN_MEMORY_KIB, Settings
 from postwise.migrations.runner import upgrade_database
 from tests import services
 from tests.fixtures.dovecot import dovecot, dovecot_without_condstore  # noqa: F401
+from tests.fixtures.jobs import consume_jobs
 
 BACKEND = os.environ.get("POSTWISE_TEST_BACKEND", "sqlite")
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -95,6 +94,10 @@ def _settings(data_dir: Path, **overrides: object) -> Settings:
         "log_format": "json",
         # The sync engine runs only in the tests that are about it.
         "sync_in_process": False,
+        # Dovecot, the SMTP sink and the discovery servers listen on loopback, which
+        # POSTWISE_ENV=test (like production) refuses by default; other private ranges stay
+        # refused (tests/accounts/test_private_hosts.py).
+        "mail_private_hosts": "127.0.0.0/8, ::1",
     }
     values.update(overrides)
     if values["env"] == "test":
@@ -142,22 +145,15 @@ async def serve(app: FastAPI, **client_options: Any) -> AsyncIterator[httpx.Asyn
     """The app with its lifespan, an httpx client on it, and a job consumer when jobs go to
     Redis (what `postwise worker` does in production, here in the test's event loop)."""
     async with LifespanManager(app, shutdown_timeout=20) as manager:
-        broker = manager._state["services"].jobs.broker
-        receiver = None
-        if not isinstance(broker, InMemoryBroker):
-            receiver = asyncio.create_task(run_receiver_task(broker, run_startup=False))
         transport = httpx.ASGITransport(app=manager.app)
         options: dict[str, Any] = {"base_url": "http://testserver"}
         options.update(client_options)
-        try:
-            async with httpx.AsyncClient(transport=transport, **options) as http:
-                yield http
-        finally:
-            if receiver is not None:
-                receiver.cancel()
-                # taskiq's receiver finishes in-flight jobs before it stops; never let a stuck
-                # one hang the suite.
-                await asyncio.wait({receiver}, timeout=5)
+        # Every job the test started ends before the app (and the test's teardown) goes on.
+        async with (
+            consume_jobs(manager._state["services"].jobs.broker),
+            httpx.AsyncClient(transport=transport, **options) as http,
+        ):
+            yield http
 
 
 @pytest.fixture
@@ -194,12 +190,16 @@ SLOW_FIRST = (
     "tests/sync/test_durability.py",
     "tests/test_bench_live.py",
     "tests/sync/test_worker_process.py",
+    "tests/sync/test_leases.py",
+    "tests/imports/test_delete_while_running.py",
     "tests/imports/test_importers.py",
     "tests/sync/test_engine.py",
     "tests/imports/test_demo.py",
     "tests/worker/test_worker_process.py",
     "tests/test_cli.py",
     "tests/imports/test_import_api.py",
+    "tests/imports/test_teardown_drains_jobs.py",
+    "tests/sync/test_delete_while_syncing.py",
     "tests/realtime/test_push.py",
 )
 

@@ -85,6 +85,8 @@ def settings_for(data_dir: Path, *, parse_processes: int) -> Settings:
         log_format="console",
         sync_in_process=False,
         sync_parse_processes=parse_processes,
+        # The benchmark's Dovecot listens on loopback, which POSTWISE_ENV=test refuses.
+        mail_private_hosts="127.0.0.1",
     )
 
 

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import structlog
 from fastapi import FastAPI
@@ -23,7 +23,7 @@ from postwise.auth.router import router as auth_router
 from postwise.config import Settings
 from postwise.deps import Services
 from postwise.imports.router import router as imports_router
-from postwise.kit.errors import install_error_handlers
+from postwise.kit.errors import declare_body_limit, install_error_handlers
 from postwise.mail.router import router as mail_router
 from postwise.migrations.runner import upgrade_database
 from postwise.notify.router import router as notify_router
@@ -80,6 +80,18 @@ DOCS_CSP = (
 def _operation_id(route: APIRoute) -> str:
     # Short, stable operation ids ("health-readyz") make readable generated client names.
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def _declare_middleware_problems(app: FastAPI) -> None:
+    """The schema also says what middleware answers (413 for a body over the limit)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_body_limit(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -151,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notify_router)
     app.include_router(realtime_router)
     app.router.default = WebApp(settings.web_dir)
+    _declare_middleware_problems(app)
 
     # Added innermost first: the request context wraps the rest, so even a failure in another
     # middleware is logged with its request id and answered as a problem document.

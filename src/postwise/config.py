@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from postwise.kit.hosts import ALLOW, DENY, HostPolicy, host_policy
+
 # Secrets that appear in docs, examples and tutorials: a deployment using one is not secret.
 _WELL_KNOWN_SECRETS = frozenset(
     {"", "secret", "changeme", "change-me", "changethis", "dev", "development", "postwise", "test"}
@@ -132,6 +134,10 @@ class Settings(BaseSettings):
     # DNS servers for the SRV lookups (host or host:port); empty: the system's resolver.
     dns_nameservers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     discovery_timeout: float = Field(default=5.0, gt=0)
+    # Private addresses (loopback, RFC 1918, link-local, ...) that mailbox connections and
+    # autodiscovery may reach: allow, deny, or a comma-separated list of hosts and networks.
+    # Unset: allow in dev, deny otherwise (see docs/security.md, "Private hosts").
+    mail_private_hosts: str | None = None
 
     # The sync engine.
     # Run the engine inside the API process. Unset: yes when there is no Redis (the embedded
@@ -173,6 +179,14 @@ class Settings(BaseSettings):
         # A comma-separated env var reads more naturally than a JSON list.
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("mail_private_hosts")
+    @classmethod
+    def _known_private_hosts(cls, value: str | None) -> str | None:
+        # A typo here must stop the start, not silently deny (or allow) every mailbox.
+        if value is not None:
+            host_policy(value)
         return value
 
     @field_validator("public_url")
@@ -238,6 +252,16 @@ class Settings(BaseSettings):
         return "console" if self.is_dev else "json"
 
     @property
+    def effective_mail_private_hosts(self) -> str:
+        if self.mail_private_hosts is not None:
+            return self.mail_private_hosts
+        return ALLOW if self.is_dev else DENY
+
+    @property
+    def mail_host_policy(self) -> HostPolicy:
+        return host_policy(self.effective_mail_private_hosts)
+
+    @property
     def should_migrate_on_start(self) -> bool:
         return self.is_dev if self.migrate_on_start is None else self.migrate_on_start
 
@@ -262,13 +286,25 @@ class Settings(BaseSettings):
         return _dev_secret(self.data_dir)
 
 
+DATA_DIR_MODE = 0o700
+
+
+def make_data_dir(data_dir: Path) -> None:
+    """Create the data folder owner-only: it holds the database (mail, password hashes, sealed
+    mailbox passwords), the blobs and the dev secret.
+
+    A folder that already exists keeps its mode: it may be an administrator's choice (a volume,
+    a backup group's access); the files that matter inside are created 0600 whatever it is."""
+    data_dir.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+
+
 def _dev_secret(data_dir: Path) -> str:
     path = data_dir / _SECRET_FILE
     try:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(data_dir)
     value = secrets.token_urlsafe(48)
     # O_EXCL: if two processes start at once, one writes and the other reads the winner's value.
     try:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import DateTime, MetaData, event, exc, text
@@ -18,8 +22,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from postwise.config import Settings
-from postwise.db_sqlite import one_trip_dbapi
+from postwise.config import Settings, make_data_dir
+from postwise.db_sqlite import OneTripConnection, one_trip_dbapi
 
 # Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL and let
 # batch-mode migrations on SQLite find constraints by name.
@@ -30,6 +34,14 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# How long an SQLite writer waits for its turn (the writer lane in this process, busy_timeout
+# against other processes) before the request answers 503. Not POSTWISE_DATABASE_TIMEOUT's
+# 5 s: that is about reaching a server that may be down, while a local file that is busy is
+# only a queue, and the queue behind an import or a sync burst can be longer than that.
+SQLITE_WRITE_WAIT_S = 30.0
+# The database holds mail, password hashes and sealed mailbox passwords.
+SQLITE_FILE_MODE = 0o600
 
 
 class DatabaseUnavailableError(Exception):
@@ -93,15 +105,21 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
     if is_sqlite(database_url):
         url_parts = make_url(database_url)
         sqlite_path = url_parts.database
+        file_path: Path | None = None
         if sqlite_path and sqlite_path != ":memory:":
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            make_data_dir(settings.data_dir)
+            if not sqlite_path.startswith("file:"):
+                file_path = Path(sqlite_path)
+                protect_sqlite_files(file_path)
+        write_wait = max(timeout, SQLITE_WRITE_WAIT_S)
         extra: dict[str, Any] = {}
         if url_parts.get_driver_name() == "aiosqlite":
-            # One trip to the connection's thread per statement instead of four.
-            extra["module"] = one_trip_dbapi()
+            # One trip to the connection's thread per statement instead of four, and the
+            # process's writers in line (db_sqlite.WriterLane).
+            extra["module"] = one_trip_dbapi(write_timeout=write_wait)
         engine = create_async_engine(
             database_url,
-            connect_args={"timeout": timeout},
+            connect_args={"timeout": write_wait},
             **extra,
             # Reset on return is done by the "reset" listener in _configure_sqlite instead.
             pool_reset_on_return=None,
@@ -112,7 +130,7 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
             pool_size=12,
             max_overflow=20,
         )
-        _configure_sqlite(engine, busy_timeout_ms=int(timeout * 1000))
+        _configure_sqlite(engine, busy_timeout_ms=int(write_wait * 1000), path=file_path)
         return engine
     connect_args: dict[str, Any] = {"timeout": timeout, "command_timeout": max(timeout, 30.0)}
     engine = create_async_engine(
@@ -127,6 +145,45 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
     return engine
 
 
+def protect_sqlite_files(path: Path) -> None:
+    """Make the database file owner-only, creating it so if it is missing.
+
+    Created by SQLite it would get the umask's mode (0644, readable by every local user).
+    SQLite gives the -wal and -shm files it creates the database file's mode, so a 0600
+    database is enough for them; ones left by an older version are tightened here too. Files
+    owned by another user are left alone. Any failure is SQLite's to report when it opens the
+    file (as 503 database_unavailable), not this function's."""
+    if not path.exists():
+        with contextlib.suppress(OSError):
+            _create_private(path)
+    tighten_sqlite_files(path)
+
+
+def _create_private(path: Path) -> None:
+    # Never open the database file itself: closing any descriptor of it drops every POSIX lock
+    # this process holds on it, those of other engines' open connections included, and SQLite
+    # then lets two writers in at once (a corrupt file, seen in the suite). So an empty 0600
+    # file is made under a temporary name, closed, and linked into place (refused, not
+    # replaced, if the database appeared meanwhile).
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(descriptor)
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
+def tighten_sqlite_files(path: Path) -> None:
+    """chmod 0600 the database, -wal and -shm files we own that others can read (by name
+    only, never through a descriptor: see _create_private)."""
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):
+            status = name.stat()
+            if status.st_uid == os.getuid() and status.st_mode & 0o077:
+                name.chmod(SQLITE_FILE_MODE)
+
+
 def _translate_connect_errors(engine: AsyncEngine) -> None:
     # asyncpg raises bare OSError / TimeoutError when the server is down, which SQLAlchemy
     # passes through unwrapped; naming them here keeps "database down" apart from other I/O.
@@ -138,9 +195,13 @@ def _translate_connect_errors(engine: AsyncEngine) -> None:
             raise DatabaseUnavailableError(f"cannot connect to the database: {error}") from error
 
 
-def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int, path: Path | None) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if path is not None:
+            # Before the WAL files exist, which copy its mode: a database SQLite had to create
+            # itself (no hard links on this file system) or that was replaced meanwhile.
+            tighten_sqlite_files(path)
         cursor = dbapi_connection.cursor()
         # WAL lets readers proceed while the sync worker writes; foreign keys are off by
         # default in SQLite and every ON DELETE CASCADE depends on them.
@@ -157,10 +218,11 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         # would commit at once: a later rollback could not undo what the savepoint wrote.
         # Opening the transaction first makes the savepoint nest inside it, as it should.
         dbapi_connection = connection.connection.dbapi_connection
+        # IMMEDIATE: a savepoint is there to write (see db_sqlite on why writes begin so).
         if not dbapi_connection.driver_connection.in_transaction:
             cursor = dbapi_connection.cursor()
             try:
-                cursor.execute("BEGIN")
+                cursor.execute("BEGIN IMMEDIATE")
             finally:
                 cursor.close()
 
@@ -174,11 +236,29 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
             return
         if dbapi_connection.driver_connection.in_transaction:
             dbapi_connection.rollback()
+        if isinstance(dbapi_connection, OneTripConnection):
+            # A bulk mark on a transaction that never wrote must not outlive it.
+            dbapi_connection.transaction_over()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: responses are serialised after the commit and must not lazy-load.
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def bulk_transaction(db: AsyncSession) -> None:
+    """Declare the session's current transaction bulk work (storing a batch of messages).
+
+    On SQLite its writes then wait behind every interactive write queued in this process
+    (db_sqlite.WriterLane): a click waits for the batch being written, not for the others.
+    Call it before the transaction's first write; it lasts until the commit or rollback.
+    Elsewhere nothing changes: PostgreSQL writers do not exclude one another."""
+    if db.get_bind().dialect.name != "sqlite":
+        return
+    connection = await db.connection()
+    raw = await connection.get_raw_connection()
+    if isinstance(raw.dbapi_connection, OneTripConnection):
+        raw.dbapi_connection.bulk = True
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -19,6 +19,9 @@ from typing import Any, Final, cast
 
 import redis.asyncio as aioredis
 
+from postwise.store_errors import RedisGuard, as_unavailable, reconnect_once
+from postwise.store_errors import StoreUnavailableError as StoreUnavailableError
+
 DEFAULT_PREFIX: Final = "postwise:"
 
 
@@ -29,7 +32,11 @@ class StoreMessage:
 
 
 class Store(ABC):
-    """Values are strings; `ttl` is in seconds (`None` = no expiry) and must be positive."""
+    """Values are strings; `ttl` is in seconds (`None` = no expiry) and must be positive.
+
+    Every operation raises StoreUnavailableError when the backend cannot be reached (and
+    nothing else for that reason): callers choose per use whether to fall back or answer 503.
+    """
 
     @abstractmethod
     async def get(self, key: str) -> str | None: ...
@@ -389,10 +396,15 @@ class _RedisSubscription:
                 return self._convert(self._backlog.popleft())
             try:
                 message = await self._pubsub.get_message(timeout=_PUBSUB_POLL_SECONDS)
-            except Exception:
+            except Exception as error:
                 if self.closed:  # closed from another task while we were reading
                     break
-                raise
+                # Not through the store's RedisGuard: a pause after some command's timeout
+                # must not end a subscription whose own connection is fine.
+                typed = as_unavailable(error)
+                if typed is None:
+                    raise
+                raise typed from error
             # Other types (re-subscribe confirmations after a reconnect, pongs) are plumbing.
             if message is not None and message["type"] == "message" and not self.closed:
                 return self._convert(message)
@@ -416,13 +428,16 @@ class RedisStore(Store):
         *,
         prefix: str = DEFAULT_PREFIX,
         health_check_interval: int = 30,
-        connect_timeout: float = 5.0,
-        command_timeout: float = 10.0,
+        connect_timeout: float = 2.0,
+        command_timeout: float = 2.0,
+        pool_timeout: float = 5.0,
         max_connections: int = 50,
         max_subscriptions: int = 1000,
     ) -> None:
         self.prefix = prefix
         self._connect_timeout = connect_timeout
+        # Short timeouts: our commands are O(1) and answer in milliseconds, and a request
+        # waiting on an unreachable Redis should fall back or answer 503 in seconds, not hang.
         options: dict[str, Any] = {
             "decode_responses": True,
             "health_check_interval": health_check_interval,
@@ -433,8 +448,13 @@ class RedisStore(Store):
         # A burst of concurrent requests should queue for a connection, not fail with "Too many
         # connections" (the default pool's behaviour), so commands use a blocking pool.
         commands = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=command_timeout, **options
+            url,
+            max_connections=max_connections,
+            timeout=pool_timeout,
+            retry=reconnect_once(),
+            **options,
         )
+        self._guard = RedisGuard()
         self._redis = aioredis.Redis.from_pool(commands)
         # Each subscription pins a connection for its whole life; a separate pool keeps
         # long-lived listeners from starving commands of connections.
@@ -448,67 +468,81 @@ class RedisStore(Store):
         return self.prefix + key
 
     async def get(self, key: str) -> str | None:
-        return cast(str | None, await self._redis.get(self._key(key)))
+        with self._guard.reaching():
+            return cast(str | None, await self._redis.get(self._key(key)))
 
     async def set(
         self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False
     ) -> bool:
         px = None if ttl is None else _ttl_ms(ttl)
-        result = await self._redis.set(self._key(key), value, px=px, nx=only_if_absent)
+        with self._guard.reaching():
+            result = await self._redis.set(self._key(key), value, px=px, nx=only_if_absent)
         return bool(result)
 
     async def delete(self, *keys: str) -> int:
         if not keys:
             return 0
-        return int(await self._redis.delete(*(self._key(k) for k in keys)))
+        with self._guard.reaching():
+            return int(await self._redis.delete(*(self._key(k) for k in keys)))
 
     async def get_and_delete(self, key: str) -> str | None:
-        return cast(str | None, await self._redis.getdel(self._key(key)))
+        with self._guard.reaching():
+            return cast(str | None, await self._redis.getdel(self._key(key)))
 
     async def delete_if_equal(self, key: str, value: str) -> bool:
-        deleted = await self._delete_if_equal_script(keys=[self._key(key)], args=[value])
-        return bool(deleted)
+        with self._guard.reaching():
+            deleted = await self._delete_if_equal_script(keys=[self._key(key)], args=[value])
+            return bool(deleted)
 
     async def incr(self, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
-        if ttl is None:
-            return int(await self._redis.incrby(self._key(key), amount))
-        result = await self._incr_script(keys=[self._key(key)], args=[amount, _ttl_ms(ttl)])
-        return int(result)
+        px = None if ttl is None else _ttl_ms(ttl)
+        with self._guard.reaching():
+            if px is None:
+                return int(await self._redis.incrby(self._key(key), amount))
+            return int(await self._incr_script(keys=[self._key(key)], args=[amount, px]))
 
     async def ttl(self, key: str) -> float | None:
-        remaining_ms = int(await self._redis.pttl(self._key(key)))
-        # PTTL answers -2 for a missing key and -1 for a key without expiry.
-        return None if remaining_ms < 0 else remaining_ms / 1000
+        with self._guard.reaching():
+            remaining_ms = int(await self._redis.pttl(self._key(key)))
+            # PTTL answers -2 for a missing key and -1 for a key without expiry.
+            return None if remaining_ms < 0 else remaining_ms / 1000
 
     async def expire(self, key: str, ttl: float) -> bool:
-        return bool(await self._redis.pexpire(self._key(key), _ttl_ms(ttl)))
+        px = _ttl_ms(ttl)
+        with self._guard.reaching():
+            return bool(await self._redis.pexpire(self._key(key), px))
 
     async def sadd(self, key: str, *members: str, ttl: float | None = None) -> int:
         if not members:
             return 0
-        if ttl is None:
-            return int(await self._redis.sadd(self._key(key), *members))
-        px = _ttl_ms(ttl)
-        # MULTI/EXEC so a set never exists without its expiry if we die between the two.
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(self._key(key), *members)
-            pipe.pexpire(self._key(key), px)
-            added, _ = await pipe.execute()
+        px = None if ttl is None else _ttl_ms(ttl)
+        with self._guard.reaching():
+            if px is None:
+                return int(await self._redis.sadd(self._key(key), *members))
+            # MULTI/EXEC so a set never exists without its expiry if we die between the two.
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.sadd(self._key(key), *members)
+                pipe.pexpire(self._key(key), px)
+                added, _ = await pipe.execute()
         return int(added)
 
     async def srem(self, key: str, *members: str) -> int:
         if not members:
             return 0
-        return int(await self._redis.srem(self._key(key), *members))
+        with self._guard.reaching():
+            return int(await self._redis.srem(self._key(key), *members))
 
     async def smembers(self, key: str) -> builtins.set[str]:
-        return cast(builtins.set[str], await self._redis.smembers(self._key(key)))
+        with self._guard.reaching():
+            return cast(builtins.set[str], await self._redis.smembers(self._key(key)))
 
     async def sismember(self, key: str, member: str) -> bool:
-        return bool(await self._redis.sismember(self._key(key), member))
+        with self._guard.reaching():
+            return bool(await self._redis.sismember(self._key(key), member))
 
     async def publish(self, channel: str, message: str) -> int:
-        return int(await self._redis.publish(self._key(channel), message))
+        with self._guard.reaching():
+            return int(await self._redis.publish(self._key(channel), message))
 
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[AsyncIterator[StoreMessage]]:
@@ -516,8 +550,9 @@ class RedisStore(Store):
         pubsub = self._pubsub_redis.pubsub()
         subscription = _RedisSubscription(pubsub, self.prefix)
         try:
-            async with asyncio.timeout(self._connect_timeout):
-                await subscription.start(names)
+            with self._guard.reaching():
+                async with asyncio.timeout(self._connect_timeout):
+                    await subscription.start(names)
             yield subscription
         finally:
             subscription.closed = True
@@ -525,7 +560,8 @@ class RedisStore(Store):
             await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        with self._guard.reaching():
+            await self._redis.ping()
 
     async def close(self) -> None:
         await self._redis.aclose()

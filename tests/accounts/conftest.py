@@ -8,7 +8,6 @@ local port, unless a test sets its own servers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,9 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import delete
-from taskiq import InMemoryBroker
-from taskiq.api import run_receiver_task
 
 from postwise.app import create_app
 from postwise.auth.kit import AuthKit
@@ -28,8 +24,10 @@ from postwise.db import utcnow
 from postwise.deps import Services
 from postwise.sync.control import WAKE_CHANNEL
 from postwise.users.models import User
+from postwise.users.service import delete_user
 from tests.accounts.servers import closed_port
 from tests.fixtures.dovecot import Dovecot
+from tests.fixtures.jobs import JobLedger, consume_jobs
 from tests.fixtures.smtp import SmtpServer, make_smtp_server, smtp_server
 
 __all__ = ["make_smtp_server", "smtp_server"]
@@ -48,8 +46,9 @@ class Wakes:
 
 
 class Harness:
-    def __init__(self, http: httpx.AsyncClient, state: dict[str, Any]) -> None:
+    def __init__(self, http: httpx.AsyncClient, state: dict[str, Any], jobs: JobLedger) -> None:
         self.http = http
+        self.jobs = jobs
         self.services: Services = state["services"]
         self.auth: AuthKit = state["auth"]
         self.user_ids: list[uuid.UUID] = []
@@ -100,11 +99,12 @@ class Harness:
 
     async def cleanup(self) -> None:
         # Accounts go with their users (ON DELETE CASCADE); no other suite sees them later.
-        if not self.user_ids:
-            return
-        async with self.services.sessionmaker() as db:
-            await db.execute(delete(User).where(User.id.in_(self.user_ids)))
-            await db.commit()
+        # Through the product's deletion, which locks the mailboxes first: a sync engine the
+        # test runs may still be writing them.
+        for user_id in self.user_ids:
+            async with self.services.sessionmaker() as db:
+                await delete_user(db, user_id=user_id)
+                await db.commit()
 
 
 async def wait_until(
@@ -123,25 +123,18 @@ async def running(settings: Settings) -> AsyncIterator[Harness]:
     """The app with its lifespan (as tests.conftest.serve) and a job consumer for Redis."""
     app = create_app(settings)
     async with LifespanManager(app, shutdown_timeout=20) as manager:
-        broker = manager._state["services"].jobs.broker
-        receiver = None
-        if not isinstance(broker, InMemoryBroker):
-            receiver = asyncio.create_task(run_receiver_task(broker, run_startup=False))
         transport = httpx.ASGITransport(app=manager.app)
         harness: Harness | None = None
         try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                harness = Harness(http, manager._state)
+            # Every job the test started (an import) ends before its rows are deleted: on
+            # PostgreSQL a job still writing them deadlocked the deletion.
+            async with (
+                consume_jobs(manager._state["services"].jobs.broker) as jobs,
+                httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+            ):
+                harness = Harness(http, manager._state, jobs)
                 yield harness
         finally:
-            # Jobs a test left running (an import) must end before its rows are deleted:
-            # on PostgreSQL the two would otherwise deadlock.
-            if receiver is not None:
-                receiver.cancel()
-                await asyncio.wait({receiver}, timeout=5)
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(broker.wait_all(), timeout=10)
             if harness is not None:
                 await harness.cleanup()
 

@@ -5,7 +5,9 @@
   answer a client that expected IMAP.
 - `closed_port()`: a port nothing listens on.
 - `DnsServer`: a UDP DNS server answering SRV queries from a dict, built with dnspython.
-- `HttpServer`: serves fixed documents by path (autoconfig).
+- `HttpServer`: serves fixed documents by path (autoconfig), and redirects.
+- `Recorder`: a listener on any loopback address that counts the connections it accepts, to
+  show that a refused host was never contacted.
 - `tls_smtp_server(...)`: aiosmtpd offering STARTTLS or implicit TLS with Dovecot's certificate.
 """
 
@@ -169,17 +171,35 @@ class DnsServer:
 
 
 class HttpServer:
-    """Serves `documents` ({path: (status, body)}, query ignored); others are 404s. Records hits."""
+    """Serves `documents` ({path: (status, body)}, query ignored); others are 404s. Records hits
+    and their Host headers. `redirects` ({path: location}) answer 302 with that Location."""
 
-    def __init__(self, documents: dict[str, tuple[int, bytes]]) -> None:
+    def __init__(
+        self,
+        documents: dict[str, tuple[int, bytes]],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        redirects: dict[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.documents = documents
+        self.redirects = redirects or {}
         self.requests: list[str] = []
+        self.hosts: list[str] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.requests.append(self.path)
+                owner.hosts.append(self.headers.get("Host", ""))
                 path = self.path.partition("?")[0]
+                if path in owner.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", owner.redirects[path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status, body = owner.documents.get(path, (404, b"not found"))
                 self.send_response(status)
                 self.send_header("Content-Type", "application/xml")
@@ -190,12 +210,16 @@ class HttpServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = host
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def __enter__(self) -> HttpServer:
         self._thread.start()
@@ -205,6 +229,48 @@ class HttpServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class Recorder:
+    """Listens on `host` (any of 127.0.0.0/8, or ::1) and counts accepted connections; each
+    is greeted with `banner` and closed. `port=0` picks one."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, banner: bytes = b"") -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.socket(family, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((host, port))
+        self._listener.listen(16)
+        self._listener.settimeout(0.1)
+        self.host = host
+        self.port = int(self._listener.getsockname()[1])
+        self.banner = banner
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            with conn:
+                if self.banner:
+                    conn.sendall(self.banner)
+
+    def __enter__(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._listener.close()
 
 
 def server_tls_context(cert_path: Path) -> ssl.SSLContext:

@@ -12,13 +12,16 @@ import pytest
 from postwise.accounts.connection import (
     ConnectionProblem,
     ImapLogin,
+    Route,
     ServerEndpoint,
     check_imap,
     check_smtp,
     connect_imap,
+    resolve_route,
     tls_context,
 )
 from postwise.accounts.models import Security
+from postwise.kit.hosts import HostPolicy
 from tests.accounts.servers import (
     banner_port,
     closed_port,
@@ -30,6 +33,8 @@ from tests.fixtures.dovecot import Dovecot
 from tests.fixtures.smtp import MakeSmtpServer, SmtpServer
 
 TIMEOUT = 5.0
+# The servers here listen on loopback; tests/accounts/test_private_hosts.py is about refusing.
+LOOPBACK = HostPolicy.parse("127.0.0.0/8, ::1")
 
 
 @pytest.fixture
@@ -49,11 +54,34 @@ def imap_login(
     return ImapLogin(ServerEndpoint(host, port, security), mailbox[0], password or mailbox[1])
 
 
+async def route_to(endpoint: ServerEndpoint, server: str = "imap") -> Route:
+    return await resolve_route(endpoint, server=server, policy=LOOPBACK, timeout=TIMEOUT)
+
+
+async def imap_check(
+    login: ImapLogin, context: ssl.SSLContext, seconds: float = TIMEOUT
+) -> list[str]:
+    """What the service does: resolve and judge the host, then connect to what was judged."""
+    route = await route_to(login.endpoint)
+    return await check_imap(login, route, timeout=seconds, ssl_context=context)
+
+
+async def smtp_check(
+    endpoint: ServerEndpoint,
+    username: str,
+    password: str,
+    context: ssl.SSLContext,
+    seconds: float = TIMEOUT,
+) -> None:
+    route = await route_to(endpoint, "smtp")
+    await check_smtp(route, username, password, timeout=seconds, ssl_context=context)
+
+
 async def imap_problem(
     login: ImapLogin, context: ssl.SSLContext, seconds: float = TIMEOUT
 ) -> ConnectionProblem:
     with pytest.raises(ConnectionProblem) as caught:
-        await check_imap(login, timeout=seconds, ssl_context=context)
+        await imap_check(login, context, seconds)
     assert caught.value.server == "imap"
     return caught.value
 
@@ -67,7 +95,7 @@ async def smtp_problem(
     seconds: float = TIMEOUT,
 ) -> ConnectionProblem:
     with pytest.raises(ConnectionProblem) as caught:
-        await check_smtp(endpoint, username, password, timeout=seconds, ssl_context=context)
+        await smtp_check(endpoint, username, password, context, seconds)
     assert caught.value.server == "smtp"
     return caught.value
 
@@ -77,13 +105,13 @@ async def smtp_problem(
 
 async def test_plain_login_returns_capabilities(dovecot: Dovecot, mailbox, untrusting) -> None:
     login = imap_login(mailbox, dovecot.host, dovecot.imap_port, Security.NONE)
-    capabilities = await check_imap(login, timeout=TIMEOUT, ssl_context=untrusting)
+    capabilities = await imap_check(login, untrusting)
     assert "IMAP4REV1" in {c.upper() for c in capabilities}
 
 
 def test_connect_imap_gives_a_signed_in_client(dovecot: Dovecot, mailbox, untrusting) -> None:
     login = imap_login(mailbox, dovecot.host, dovecot.imap_port, Security.NONE)
-    client = connect_imap(login, timeout=TIMEOUT, ssl_context=untrusting)
+    client = connect_imap(login, timeout=TIMEOUT, ssl_context=untrusting, policy=LOOPBACK)
     try:
         assert client.select_folder("INBOX")[b"EXISTS"] == 0
     finally:
@@ -106,12 +134,12 @@ async def test_untrusted_certificate_is_tls_error(dovecot: Dovecot, mailbox, unt
 
 async def test_trusted_ca_file_allows_ssl(dovecot: Dovecot, mailbox, trusting) -> None:
     login = imap_login(mailbox, "localhost", dovecot.imaps_port, Security.SSL)
-    assert await check_imap(login, timeout=TIMEOUT, ssl_context=trusting)
+    assert await imap_check(login, trusting)
 
 
 async def test_trusted_ca_file_allows_starttls(dovecot: Dovecot, mailbox, trusting) -> None:
     login = imap_login(mailbox, "localhost", dovecot.imap_port, Security.STARTTLS)
-    capabilities = await check_imap(login, timeout=TIMEOUT, ssl_context=trusting)
+    capabilities = await imap_check(login, trusting)
     # After STARTTLS the server no longer offers it: the session really is encrypted.
     assert "STARTTLS" not in {c.upper() for c in capabilities}
 
@@ -184,7 +212,9 @@ async def test_bye_greeting_is_host_unreachable(mailbox, untrusting) -> None:
         login = imap_login(mailbox, "127.0.0.1", port, Security.NONE)
         problem = await imap_problem(login, untrusting)
     assert problem.code == "host_unreachable"
-    assert "Too many connections" in problem.detail
+    # Said in our words: the server's own text is never echoed (test_private_hosts.py).
+    assert "turned the connection away" in problem.detail
+    assert "Too many connections" not in problem.detail
 
 
 async def test_starttls_not_offered_is_tls_error(mailbox, untrusting) -> None:
@@ -201,6 +231,26 @@ async def test_login_disabled_without_tls_is_tls_error(mailbox, untrusting) -> N
     with banner_port(banner, fake_imap("IMAP4rev1 STARTTLS LOGINDISABLED")) as port:
         login = imap_login(mailbox, "127.0.0.1", port, Security.NONE)
         assert (await imap_problem(login, untrusting)).code == "tls_error"
+
+
+def test_a_line_break_in_the_login_never_reaches_the_server(mailbox, untrusting) -> None:
+    # The API refuses these (test_untrusted_servers.py); a row stored before that rule must
+    # still not inject a command into the LOGIN line.
+    lines: list[bytes] = []
+    answer = fake_imap("IMAP4rev1")
+
+    def record(line: bytes) -> bytes | None:
+        lines.append(line)
+        return answer(line)
+
+    banner = b"* OK [CAPABILITY IMAP4rev1] ready\r\n"
+    with banner_port(banner, record) as port:
+        endpoint = ServerEndpoint("127.0.0.1", port, Security.NONE)
+        login = ImapLogin(endpoint, "ada\r\nA2 DELETE INBOX", "pw")
+        with pytest.raises(ConnectionProblem) as caught:
+            connect_imap(login, timeout=TIMEOUT, ssl_context=untrusting, policy=LOOPBACK)
+    assert caught.value.code == "auth_failed"
+    assert not [line for line in lines if b"LOGIN" in line.upper() or b"DELETE" in line]
 
 
 def test_login_repr_hides_the_password() -> None:
@@ -229,16 +279,12 @@ def plain(server: SmtpServer) -> ServerEndpoint:
 
 
 async def test_smtp_without_auth_connects(smtp_server: SmtpServer, untrusting) -> None:
-    await check_smtp(
-        plain(smtp_server), "a@example.test", "pw", timeout=TIMEOUT, ssl_context=untrusting
-    )
+    await smtp_check(plain(smtp_server), "a@example.test", "pw", untrusting)
 
 
 async def test_smtp_login(make_smtp_server: MakeSmtpServer, untrusting) -> None:
     server = make_smtp_server(users={"ada@example.test": "smtp-pass-1"})
-    await check_smtp(
-        plain(server), "ada@example.test", "smtp-pass-1", timeout=TIMEOUT, ssl_context=untrusting
-    )
+    await smtp_check(plain(server), "ada@example.test", "smtp-pass-1", untrusting)
     assert server.failed_logins == 0
 
 
@@ -257,7 +303,7 @@ async def test_smtp_wrong_password_is_auth_failed(
 async def test_smtp_starttls_with_trusted_ca(dovecot: Dovecot, trusting) -> None:
     with tls_smtp_server(dovecot.cert_path, implicit=False, users={"ada": "smtp-pw-9"}) as server:
         endpoint = ServerEndpoint("localhost", server.port, Security.STARTTLS)
-        await check_smtp(endpoint, "ada", "smtp-pw-9", timeout=TIMEOUT, ssl_context=trusting)
+        await smtp_check(endpoint, "ada", "smtp-pw-9", trusting)
     assert server.failed_logins == 0
 
 
@@ -270,7 +316,7 @@ async def test_smtp_starttls_untrusted_is_tls_error(dovecot: Dovecot, untrusting
 async def test_smtp_implicit_tls_with_trusted_ca(dovecot: Dovecot, trusting) -> None:
     with tls_smtp_server(dovecot.cert_path, implicit=True, users={"ada": "smtp-pw-9"}) as server:
         endpoint = ServerEndpoint("localhost", server.port, Security.SSL)
-        await check_smtp(endpoint, "ada", "smtp-pw-9", timeout=TIMEOUT, ssl_context=trusting)
+        await smtp_check(endpoint, "ada", "smtp-pw-9", trusting)
     assert server.failed_logins == 0
 
 

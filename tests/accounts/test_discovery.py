@@ -22,9 +22,12 @@ from postwise.accounts.discovery import (
 )
 from postwise.accounts.models import Security
 from postwise.accounts.providers import PROVIDERS, provider_for
+from postwise.kit.hosts import HostPolicy
 from tests.accounts.servers import DnsServer, HttpServer, closed_port
 
 SSL, STARTTLS, NONE = Security.SSL, Security.STARTTLS, Security.NONE
+# The HTTP servers here listen on loopback; test_private_hosts.py is about refusing.
+LOOPBACK = HostPolicy.parse("127.0.0.1")
 
 
 # --- the built-in table ---
@@ -292,7 +295,7 @@ async def test_autoconfig_over_http_takes_the_first_answering_url() -> None:
             http.url("/broken/{domain}"),
             http.url("/{domain}/config.xml?address={email}"),
         ]
-        found = await autoconfig_servers("ada@example.test", urls=urls, seconds=2)
+        found = await autoconfig_servers("ada@example.test", urls=urls, seconds=2, policy=LOOPBACK)
     assert found is not None
     assert found.source == "autoconfig"
     assert found.imap.host == "imap.example.test"
@@ -305,7 +308,10 @@ async def test_autoconfig_refuses_huge_documents() -> None:
     huge = CONFIG.replace(b"<domain>", b"<!--" + b"x" * 400_000 + b"--><domain>")
     with HttpServer({"/c": (200, huge)}) as http:
         assert (
-            await autoconfig_servers("ada@example.test", urls=[http.url("/c")], seconds=2) is None
+            await autoconfig_servers(
+                "ada@example.test", urls=[http.url("/c")], seconds=2, policy=LOOPBACK
+            )
+            is None
         )
 
 

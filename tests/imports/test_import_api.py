@@ -156,10 +156,9 @@ async def test_connected_mailboxes_and_running_imports_answer_409(h: Harness) ->
     assert running.status_code == 409 and running.json()["code"] == "import_running"
     await h.services.store.delete(lock)
     accepted = await h.http.post("/api/accounts/import", content=data, headers=headers)
+    # The test ends with the import running: the harness waits for it before deleting the
+    # test's rows (tests/fixtures/jobs.py), which once deadlocked PostgreSQL.
     assert accepted.status_code == 202
-    # Finished before the harness deletes this test's rows: an import still writing while they
-    # go deadlocked PostgreSQL once (the product side of that is the hardening issue's).
-    assert (await wait_done(h, accepted.json()["import_id"], headers))["status"] == "done"
 
 
 async def test_the_import_limit_applies_and_leaves_nothing(make_harness: Any) -> None:

@@ -291,6 +291,29 @@ def test_maildir_folders_flags_and_dates(tmp_path: Path) -> None:
     assert source.total_bytes == sum(len(m.raw) for m in got.values())
 
 
+def test_a_maildir_without_new_or_without_tmp_is_still_a_maildir(tmp_path: Path) -> None:
+    # git and some export tools keep no empty directories: a read-only Maildir loses new/ and
+    # tmp/, a never-read one may keep only new/.
+    (tmp_path / "cur").mkdir()
+    (tmp_path / "cur" / "1700000001.a.host:2,S").write_bytes(make_raw(1))
+    (tmp_path / ".Sent" / "new").mkdir(parents=True)
+    (tmp_path / ".Sent" / "new" / "1700000002.b.host").write_bytes(make_raw(2))
+    (tmp_path / "Archive" / "cur").mkdir(parents=True)
+    (tmp_path / "Archive" / "cur" / "1700000003.c.host:2,S").write_bytes(make_raw(3))
+    (tmp_path / "Scratch" / "tmp").mkdir(parents=True)  # tmp/ alone says nothing
+    source = open_source(tmp_path)
+    assert isinstance(source, MaildirSource)
+    folders = {m.message_id: m.folder.name for m in source.messages()}
+    assert folders == {
+        "m1@example.com": "INBOX",
+        "m2@example.com": "Sent",
+        "m3@example.com": "Archive",
+    }
+    only_tmp = tmp_path / "Scratch"
+    with pytest.raises(NotMailError, match="not a Maildir"):
+        open_source(only_tmp)
+
+
 # --- the import loop ---------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from postwise import db
+from postwise.mail import thread_store
 from postwise.mail.models import Folder, Message, Thread
 from postwise.mail.thread_store import (
     assign_threads,
@@ -178,10 +179,11 @@ async def test_whole_corpus_in_one_batch(mailbox: Mailbox) -> None:
 
 
 async def test_out_of_order_mail_merges_threads(mailbox: Mailbox) -> None:
-    # a <- b <- c2, and a <- c1: the replies arrive first, in two threads of their own.
+    # a <- b <- c2, and a <- c1: the replies arrive first, in two threads of their own (c2
+    # changed the subject, so the subject fallback does not join them before b comes).
     await mailbox.store([mail("c1", subject="Re: Plan", day=3, refs=["a@example.org"],
                               irt="a@example.org")])  # fmt: skip
-    await mailbox.store([mail("c2", subject="Re: Plan", day=4, refs=["b@example.org"],
+    await mailbox.store([mail("c2", subject="Re: Plan, take two", day=4, refs=["b@example.org"],
                               irt="b@example.org")])  # fmt: skip
     first, second = await mailbox.thread_of("c1"), await mailbox.thread_of("c2")
     assert first != second
@@ -264,9 +266,9 @@ async def test_reference_loops_in_the_database(mailbox: Mailbox, same_batch: boo
 async def test_subject_fallback_in_the_database(mailbox: Mailbox) -> None:
     await mailbox.store([mail("report-1", subject="Weekly report")])
     await mailbox.store([mail("report-2", subject="Weekly report", day=7)])
-    # A reply whose parent is missing is not guessed into an unrelated report ...
+    # A reply whose parent is missing joins the nearest original (JWZ) ...
     await mailbox.store([mail("dangling", subject="Re: Weekly report", day=8, irt="r0@x")])
-    # ... a header-less reply joins the nearest original ...
+    # ... so does a header-less reply ...
     await mailbox.store([mail("bare", subject="AW: Weekly report", day=9)])
     # ... but not one from months ago.
     await mailbox.store([mail("late", subject="Re: Weekly report", day=120)])
@@ -275,12 +277,147 @@ async def test_subject_fallback_in_the_database(mailbox: Mailbox) -> None:
     await mailbox.store([mail("budget", subject="Budget", day=30)])
     assert await mailbox.grouping() == {
         frozenset({"report-1"}),
-        frozenset({"report-2", "bare"}),
-        frozenset({"dangling"}),
+        frozenset({"report-2", "dangling", "bare"}),
         frozenset({"late"}),
         frozenset({"early-reply", "budget"}),
     }
     await mailbox.assert_aggregates()
+
+
+# A reply whose parent is missing, and mail sharing its subject: `a` starts one conversation,
+# `r` answers it, `b` starts another with the same subject.
+STATUS = {
+    "a": mail("a", subject="Status update"),
+    "r": mail(
+        "r", subject="Re: Status update", day=0.1, irt="a@example.org", refs=["a@example.org"]
+    ),
+    "b": mail("b", subject="Status update", day=1),
+    # Between a and r: the thread guessed for r then begins with an original.
+    "early-b": mail("b", subject="Status update", day=0.05),
+    "refs-only": mail("r", subject="Re: Status update", day=0.1, refs=["a@example.org"]),
+}
+
+
+@pytest.mark.parametrize("order", ["r b", "b r", "rb"])
+async def test_a_reply_whose_parent_never_comes_joins_by_subject(
+    mailbox: Mailbox, order: str
+) -> None:
+    for batch in order.split():
+        await mailbox.store([STATUS[key] for key in batch])
+    assert await mailbox.grouping() == {frozenset({"r", "b"})}
+    await mailbox.assert_aggregates()
+
+
+@pytest.mark.parametrize(
+    "order", ["a r b", "a b r", "r a b", "r b a", "b a r", "b r a", "rb a", "arb", "r b+a"]
+)
+@pytest.mark.parametrize("reply", ["r", "refs-only"])
+@pytest.mark.parametrize("other", ["b", "early-b"])
+async def test_a_late_parent_takes_its_reply_back_from_a_subject_guess(
+    mailbox: Mailbox, order: str, reply: str, other: str
+) -> None:
+    # Whatever the order, the result is the one all three give at once: `r` goes with its
+    # parent when the parent comes, even if the subject had put it with `b` meanwhile.
+    pick = {"a": STATUS["a"], "b": STATUS[other], "r": STATUS[reply]}
+    for batch in order.split():
+        await mailbox.store([pick[key] for key in batch.replace("+", "")])
+    assert await mailbox.grouping() == {frozenset({"a", "r"}), frozenset({"b"})}
+    await mailbox.assert_aggregates()
+
+
+async def test_splitting_a_guess_reports_the_threads_it_changes(mailbox: Mailbox) -> None:
+    await mailbox.store([STATUS["b"]])
+    await mailbox.store([STATUS["r"]])
+    guessed = await mailbox.thread_of("r")
+    assert guessed == await mailbox.thread_of("b")
+    touched, deleted = await mailbox.store([STATUS["a"]])
+    # The thread keeps its id where its earliest message (r) goes; b gets a new one.
+    assert await mailbox.thread_of("r") == await mailbox.thread_of("a") == guessed
+    assert touched == {guessed, await mailbox.thread_of("b")}
+    assert deleted == set()
+    thread = (await mailbox.threads())[guessed]
+    assert (thread.subject, thread.message_count) == ("Status update", 2)
+    await mailbox.assert_aggregates()
+
+
+async def test_rows_of_an_earlier_batch_in_the_session_see_the_split(
+    mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One call, two batches: the second splits what the first decided, in the same session.
+    monkeypatch.setattr(thread_store, "_BATCH", 2)
+    async with mailbox.sessions() as session:
+        rows = [mailbox.row(STATUS[key]) for key in ("b", "r", "a")]
+        session.add_all(rows)
+        await session.flush()
+        await assign_threads(session, rows)
+        await session.commit()
+        in_memory = {mailbox_key(mailbox, row.uid): row.thread_id for row in rows}
+    assert await mailbox.grouping() == {frozenset({"a", "r"}), frozenset({"b"})}
+    for key, thread_id in in_memory.items():
+        assert thread_id == await mailbox.thread_of(key)
+
+
+async def test_two_beginning_less_threads_part_when_their_originals_come(
+    mailbox: Mailbox,
+) -> None:
+    # The replies come first (the inbox before Sent) and, both lacking their beginning, join
+    # on subject; each original then takes its own reply back.
+    x0, y0 = mail("x0", subject="Weekly sync"), mail("y0", subject="Weekly sync", day=1)
+    x1 = mail("x1", subject="Re: Weekly sync", day=0.5, irt="x0@example.org")
+    y1 = mail("y1", subject="Re: Weekly sync", day=1.5, irt="y0@example.org")
+    await mailbox.store([y1])
+    await mailbox.store([x1])
+    assert await mailbox.grouping() == {frozenset({"x1", "y1"})}
+    await mailbox.store([y0])
+    await mailbox.store([x0])
+    assert await mailbox.grouping() == {frozenset({"x0", "x1"}), frozenset({"y0", "y1"})}
+    await mailbox.assert_aggregates()
+
+
+async def test_sync_order_replies_before_originals(mailbox: Mailbox) -> None:
+    # The engine's order: the inbox (replies) newest first, then Sent (the originals).
+    mails = make_corpus(6)
+    replies = sorted((m for m in mails if m.in_reply_to or m.references), key=lambda m: m.date)
+    rest = sorted((m for m in mails if not (m.in_reply_to or m.references)), key=lambda m: m.date)
+    ordered = replies[::-1] + rest[::-1]
+    for start in range(0, len(ordered), 40):
+        await mailbox.store(ordered[start : start + 40])
+    assert await mailbox.grouping() == known_groups(mails)
+    await mailbox.assert_aggregates()
+
+
+async def test_a_thread_with_one_root_is_not_decided_again(
+    mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long chain stored newest first meets its parent in every batch, but all of it answers
+    # one message: no subject guess to undo, so its rows are never loaded for that.
+    loaded: list[set[uuid.UUID]] = []
+    original = thread_store.stored_rows
+
+    async def spy(db: AsyncSession, thread_ids: set[uuid.UUID]) -> dict[int, Any]:
+        loaded.append(set(thread_ids))
+        return await original(db, thread_ids)
+
+    monkeypatch.setattr(thread_store, "stored_rows", spy)
+    chain = [
+        mail(
+            f"k{n}",
+            subject="Re: Long" if n else "Long",
+            day=n / 10,
+            irt=f"k{n - 1}@example.org" if n else None,
+        )
+        for n in range(30)
+    ]
+    # Two replies to one missing message are one group, not a guess.
+    sibling = mail("sibling", subject="Re: Long", day=2.45, irt="k24@example.org")
+    for start in range(25, -1, -5):
+        await mailbox.store(chain[start : start + 5] + ([sibling] if start == 25 else []))
+    assert await mailbox.grouping() == {frozenset(m.key for m in [*chain, sibling])}
+    assert not any(loaded)
+
+
+def mailbox_key(mailbox: Mailbox, uid: int) -> str:
+    return next(key for key, known in mailbox.uids.items() if known == uid)
 
 
 async def test_aggregates_follow_new_mail_flags_and_expunges(mailbox: Mailbox) -> None:

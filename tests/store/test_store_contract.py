@@ -10,9 +10,15 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio as aioredis
-import redis.exceptions
 
-from postwise.store import MemoryStore, RedisStore, Store, StoreMessage, create_store
+from postwise.store import (
+    MemoryStore,
+    RedisStore,
+    Store,
+    StoreMessage,
+    StoreUnavailableError,
+    create_store,
+)
 from tests.services import require_redis
 
 StoreFactory = Callable[[], Store]
@@ -278,7 +284,7 @@ async def test_ping_on_closed_port_raises_quickly() -> None:
     store = RedisStore(f"redis://127.0.0.1:{port}/0", prefix=_unique_prefix())
     started = time.monotonic()
     try:
-        with pytest.raises(redis.exceptions.ConnectionError):
+        with pytest.raises(StoreUnavailableError):
             async with asyncio.timeout(3):
                 await store.ping()
     finally:

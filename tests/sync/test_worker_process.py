@@ -39,6 +39,8 @@ def _worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
         POSTWISE_SYNC_PARSE_PROCESSES="1",
         POSTWISE_SYNC_LEASE_SECONDS="5",
         POSTWISE_LOG_FORMAT="json",
+        # Dovecot listens on loopback, which POSTWISE_ENV=test refuses by default.
+        POSTWISE_MAIL_PRIVATE_HOSTS=settings.effective_mail_private_hosts,
     )
     return env
 

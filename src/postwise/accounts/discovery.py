@@ -7,6 +7,11 @@
 
 A source counts only if it gives both servers: half an answer from one source glued to half of
 another's would produce combinations no provider published.
+
+The address is the user's, so everything here is aimed where a user says: a domain that is no
+public one (localhost, single labels, .local, .internal, ...) is not looked up at all; every
+autoconfig request, and every redirect it follows, goes only to addresses the private-hosts
+policy allows (postwise.kit.hosts). The servers found are judged again when connecting.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 import dns.asyncresolver
 import dns.exception
 import dns.nameserver
@@ -31,11 +38,35 @@ from postwise.accounts.connection import ServerEndpoint
 from postwise.accounts.models import Security
 from postwise.accounts.providers import provider_for
 from postwise.config import Settings
+from postwise.kit import hosts
+from postwise.kit.hosts import HostNotAllowed, HostPolicy
 
 log = structlog.get_logger(__name__)
 
 # An autoconfig document is a few kilobytes; anything far larger is not one.
 _MAX_AUTOCONFIG_BYTES = 256 * 1024
+# Hops after the first; each one is resolved and judged like the first.
+_MAX_REDIRECTS = 3
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Top-level names that stand for this machine or a site's own network (RFC 6761, 6762, 8375,
+# ICANN's .internal, and common private habits): no public server speaks for them.
+_LOCAL_TLDS = frozenset(
+    {
+        "localhost",
+        "local",
+        "internal",
+        "intranet",
+        "lan",
+        "home",
+        "corp",
+        "private",
+        "localdomain",
+        "arpa",
+        "invalid",
+        "onion",
+    }
+)
+_TLD = re.compile(r"^[a-z][a-z0-9-]*$")
 _SOCKET_TYPES = {"SSL": Security.SSL, "STARTTLS": Security.STARTTLS, "PLAIN": Security.NONE}
 # Autoconfig entries we can sign in to with a password (OAuth2-only servers are skipped).
 _PASSWORD_AUTH = {"password-cleartext", "password-encrypted", "plain", "secure"}
@@ -64,9 +95,27 @@ def email_domain(email: str) -> str:
         return domain
 
 
+def is_public_domain(domain: str) -> bool:
+    """False for IP literals (in any spelling), single labels and local-only names."""
+    labels = domain.lower().rstrip(".").split(".")
+    if len(labels) < 2 or not all(labels):
+        return False
+    try:
+        ipaddress.ip_address(domain.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return False
+    # A numeric or hex last label (127.1, 0x7f.1) is an address to inet_aton, not a name.
+    return bool(_TLD.match(labels[-1])) and labels[-1] not in _LOCAL_TLDS
+
+
 async def discover(email: str, settings: Settings) -> MailServers:
     """The servers for `email`, or DiscoveryFailed when no source knows them."""
     domain = email_domain(email)
+    if not is_public_domain(domain):
+        log.info("mail_discovery_skipped", domain=domain)
+        raise DiscoveryFailed(domain)
     provider = provider_for(domain)
     if provider is not None:
         return MailServers(
@@ -80,7 +129,10 @@ async def discover(email: str, settings: Settings) -> MailServers:
     )
     if found is None:
         found = await autoconfig_servers(
-            email, urls=settings.autoconfig_urls, seconds=settings.discovery_timeout
+            email,
+            urls=settings.autoconfig_urls,
+            seconds=settings.discovery_timeout,
+            policy=settings.mail_host_policy,
         )
     if found is None:
         log.info("mail_discovery_failed", domain=domain)
@@ -265,12 +317,12 @@ def _preferred(elements: list[ET.Element], email: str) -> tuple[ServerEndpoint, 
 
 def parse_autoconfig(document: bytes, email: str) -> MailServers | None:
     """The IMAP and SMTP servers of a clientConfig document, or None if it has not both."""
-    # No DTDs: entity expansion is the one XML attack the standard parser still allows.
-    if b"<!DOCTYPE" in document.upper() or b"<!ENTITY" in document.upper():
-        return None
+    # No DTD at all: entity expansion is the one XML attack the standard parser still allows,
+    # and a byte search for "<!DOCTYPE" misses it in a UTF-16 (or UTF-32) document.
     try:
-        root = ET.fromstring(document)  # noqa: S314 (DTDs refused above; size capped by caller)
-    except ET.ParseError:
+        root = SafeET.fromstring(document, forbid_dtd=True)
+    except (ET.ParseError, ValueError):
+        # defusedxml's refusals (DTDForbidden, EntitiesForbidden, ...) are ValueErrors.
         return None
     if root.tag != "clientConfig":
         return None
@@ -282,25 +334,92 @@ def parse_autoconfig(document: bytes, email: str) -> MailServers | None:
     return None
 
 
-async def _fetch(client: httpx.AsyncClient, url: str, *, seconds: float) -> bytes | None:
+def _pinned(url: httpx.URL, address: str) -> httpx.Request:
+    """A GET for `url` sent to `address`: the Host header and TLS (SNI and the certificate
+    check) still name the host, so the one answering is the one the name promised."""
+    name = url.raw_host.decode("ascii")
+    host_header = f"[{name}]" if ":" in name else name
+    if url.port is not None:
+        host_header = f"{host_header}:{url.port}"
+    return httpx.Request(
+        "GET",
+        url.copy_with(host=address),
+        headers={"Host": host_header},
+        extensions={"sni_hostname": name},
+    )
+
+
+async def _send_pinned(
+    client: httpx.AsyncClient, url: httpx.URL, *, policy: HostPolicy
+) -> httpx.Response | None:
+    """The response of the first allowed address that answers; None when none does.
+
+    Raises HostNotAllowed before anything is sent when the host may not be reached."""
+    if url.scheme not in ("http", "https") or not url.host:
+        return None
+    port = url.port or (443 if url.scheme == "https" else 80)
     try:
-        # httpx's timeout bounds each read; this bounds the whole download.
-        async with asyncio.timeout(seconds), client.stream("GET", url) as response:
-            if response.status_code != 200:
-                return None
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body.extend(chunk)
-                if len(body) > _MAX_AUTOCONFIG_BYTES:
+        addresses = await hosts.resolve(url.raw_host.decode("ascii"), port, policy)
+    except (OSError, UnicodeError):
+        return None
+    for address in addresses:
+        try:
+            return await client.send(_pinned(url, address), stream=True)
+        except httpx.ConnectError:
+            continue
+    return None
+
+
+async def _read_capped(response: httpx.Response) -> bytes | None:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body.extend(chunk)
+        if len(body) > _MAX_AUTOCONFIG_BYTES:
+            return None
+    return bytes(body)
+
+
+async def _fetch(
+    client: httpx.AsyncClient, url: str, *, seconds: float, policy: HostPolicy
+) -> bytes | None:
+    """GET `url`, following up to _MAX_REDIRECTS redirects by hand: each hop's host is resolved
+    and judged before anything is sent to it."""
+    target = httpx.URL(url)
+    try:
+        # httpx's timeout bounds each read; this bounds the whole download, redirects included.
+        async with asyncio.timeout(seconds):
+            for step in range(_MAX_REDIRECTS + 1):
+                try:
+                    response = await _send_pinned(client, target, policy=policy)
+                except HostNotAllowed:
+                    # A redirect's host is the remote server's words: logged as a fact only.
+                    log.warning("autoconfig_host_not_allowed", url=url, redirect=step > 0)
                     return None
-            return bytes(body)
-    except (httpx.HTTPError, TimeoutError) as error:
+                if response is None:
+                    return None
+                try:
+                    location = response.headers.get("Location")
+                    if response.status_code in _REDIRECTS and location:
+                        # Relative to the URL as named, never to the address it went to.
+                        following = target.join(location)
+                        if target.scheme == "https" and following.scheme != "https":
+                            return None  # a downgrade would let anyone on the path answer
+                        target = following
+                        continue
+                    if response.status_code != 200:
+                        return None
+                    return await _read_capped(response)
+                finally:
+                    await response.aclose()
+            log.debug("autoconfig_too_many_redirects", url=url)
+            return None
+    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as error:
         log.debug("autoconfig_fetch_failed", url=url, error=type(error).__name__)
         return None
 
 
 async def autoconfig_servers(
-    email: str, *, urls: Sequence[str], seconds: float
+    email: str, *, urls: Sequence[str], seconds: float, policy: HostPolicy
 ) -> MailServers | None:
     """Ask every configured URL at once; the first in the configured order that answers wins."""
     domain = email_domain(email)
@@ -310,8 +429,13 @@ async def autoconfig_servers(
     ]
     if not targets:
         return None
-    async with httpx.AsyncClient(timeout=seconds, follow_redirects=True, max_redirects=3) as client:
-        documents = await asyncio.gather(*(_fetch(client, url, seconds=seconds) for url in targets))
+    # No environment proxies: a proxy would connect by name, around the address checks.
+    async with httpx.AsyncClient(
+        timeout=seconds, follow_redirects=False, trust_env=False
+    ) as client:
+        documents = await asyncio.gather(
+            *(_fetch(client, url, seconds=seconds, policy=policy) for url in targets)
+        )
     for document in documents:
         if document is None:
             continue

@@ -35,7 +35,9 @@ async def list_accounts(user: CurrentUser, db: SessionDep) -> AccountList:
     description="Finds the servers when they are not given (built-in table, DNS SRV, "
     "autoconfig), signs in to IMAP and SMTP, and only then saves the account. A failed "
     "sign-in answers 422 with `code` (auth_failed, host_unreachable, tls_error, timeout, "
-    "not_imap, not_smtp) and `server` (imap or smtp).",
+    "not_imap, not_smtp) and `server` (imap or smtp). A server on a private address that "
+    "POSTWISE_MAIL_PRIVATE_HOSTS does not allow answers 422 `host_not_allowed` with `field` "
+    "(imap_host or smtp_host), before anything is sent to it.",
 )
 async def create_account(
     body: AccountCreate,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from postwise.accounts.models import AccountKind, Security, SyncState
 
@@ -37,6 +38,26 @@ def _normalise_host(value: str) -> str:
 
 
 _NOT_IN_LOCAL = frozenset(' \t\r\n"<>(),;:[]\\')
+# A password is the user's business, but it travels inside an IMAP command line (LOGIN): a CR
+# or LF there would end the command and start one of the sender's choosing.
+_NOT_IN_PASSWORD = frozenset("\r\n\0")
+
+
+def _no_control_characters(value: object) -> object:
+    """Refuse C0/C1 controls (CR, LF, NUL, ESC, ...) and Unicode line breaks before anything
+    trims them: these fields reach IMAP commands, SMTP, logs and mail headers verbatim."""
+    if isinstance(value, str) and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+def _no_line_breaks(value: object) -> object:
+    if isinstance(value, str) and _NOT_IN_PASSWORD & set(value):
+        raise ValueError("must not contain CR, LF or NUL")
+    return value
+
+
+_Plain = BeforeValidator(_no_control_characters)
 
 
 def _normalise_email(value: str) -> str:
@@ -68,12 +89,16 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(_normalise_email)]
-Host = Annotated[str, Field(max_length=255), AfterValidator(_normalise_host)]
+Email = Annotated[str, Field(max_length=320), _Plain, AfterValidator(_normalise_email)]
+Host = Annotated[str, Field(max_length=255), _Plain, AfterValidator(_normalise_host)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-# What the user types for their mailbox: any non-empty string, never judged or trimmed.
-MailPassword = Annotated[str, Field(min_length=1, max_length=1024)]
-Username = Annotated[str, Field(min_length=1, max_length=320)]
+# What the user types for their mailbox: any non-empty string, never judged or trimmed (but
+# no line breaks: see _NOT_IN_PASSWORD).
+MailPassword = Annotated[
+    str, Field(min_length=1, max_length=1024), BeforeValidator(_no_line_breaks)
+]
+Username = Annotated[str, Field(min_length=1, max_length=320), _Plain]
+DisplayName = Annotated[str, Field(max_length=200), _Plain]
 WindowDays = Annotated[int, Field(ge=1, le=3650)]
 
 
@@ -83,7 +108,7 @@ class AccountCreate(BaseModel):
     email: Email
     username: Username | None = None
     password: MailPassword
-    display_name: str = Field(default="", max_length=200)
+    display_name: DisplayName = ""
     imap_host: Host | None = None
     imap_port: Port | None = None
     imap_security: Security | None = None
@@ -98,7 +123,7 @@ class AccountUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, max_length=200)
+    display_name: DisplayName | None = None
     username: Username | None = None
     password: MailPassword | None = None
     imap_host: Host | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -18,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.accounts.connection import (
     AUTH_FAILED,
+    HOST_NOT_ALLOWED,
     ConnectionProblem,
     ImapLogin,
     ServerEndpoint,
     check_imap,
     check_smtp,
+    resolve_route,
     tls_context,
 )
 from postwise.accounts.credentials import DecryptionError, open_password, seal_password
@@ -141,6 +144,16 @@ def _connection_failed(problem: ConnectionProblem, hint: str) -> ProblemError:
     detail = problem.detail
     if hint and problem.code == AUTH_FAILED:
         detail = f"{detail} {hint}"
+    if problem.code == HOST_NOT_ALLOWED:
+        # A setting the user can change, so the answer names it like a validation error does.
+        return ProblemError(
+            422,
+            problem.code,
+            detail,
+            title="This mail server may not be used",
+            server=problem.server,
+            field=f"{problem.server}_host",
+        )
     return ProblemError(
         422, problem.code, detail, title="Cannot connect to the mail server", server=problem.server
     )
@@ -149,18 +162,36 @@ def _connection_failed(problem: ConnectionProblem, hint: str) -> ProblemError:
 async def verify_connection(
     connection: MailConnection, password: str, *, settings: Settings, hint: str = ""
 ) -> list[str]:
-    """Sign in to IMAP and SMTP (at once); the IMAP capabilities, or a 422 naming the server."""
+    """Sign in to IMAP and SMTP (at once); the IMAP capabilities, or a 422 naming the server.
+
+    Both hosts are resolved and judged by the private-hosts policy first: a refused one
+    answers host_not_allowed before a packet is sent to either server."""
     context = tls_context(settings.mail_ca_file)
     timeout = settings.mail_connect_timeout
-    login = ImapLogin(connection.imap, connection.username, password)
-    imap, smtp = await asyncio.gather(
-        check_imap(login, timeout=timeout, ssl_context=context),
-        check_smtp(
-            connection.smtp, connection.username, password, timeout=timeout, ssl_context=context
-        ),
+    policy = settings.mail_host_policy
+    routes = await asyncio.gather(
+        resolve_route(connection.imap, server="imap", policy=policy, timeout=timeout),
+        resolve_route(connection.smtp, server="smtp", policy=policy, timeout=timeout),
         return_exceptions=True,
     )
-    for outcome in (imap, smtp):
+    _raise_first_problem(connection, routes, hint)
+    imap_route, smtp_route = routes
+    assert not isinstance(imap_route, BaseException)
+    assert not isinstance(smtp_route, BaseException)
+    login = ImapLogin(connection.imap, connection.username, password)
+    imap, smtp = await asyncio.gather(
+        check_imap(login, imap_route, timeout=timeout, ssl_context=context),
+        check_smtp(smtp_route, connection.username, password, timeout=timeout, ssl_context=context),
+        return_exceptions=True,
+    )
+    _raise_first_problem(connection, [imap, smtp], hint)
+    assert isinstance(imap, list)
+    return imap
+
+
+def _raise_first_problem(connection: MailConnection, outcomes: Sequence[object], hint: str) -> None:
+    """The IMAP side's failure first, then the SMTP side's; other errors as they are."""
+    for outcome in outcomes:
         if isinstance(outcome, ConnectionProblem):
             endpoint = connection.imap if outcome.server == "imap" else connection.smtp
             log.info(
@@ -174,8 +205,6 @@ async def verify_connection(
             raise _connection_failed(outcome, hint) from outcome
         if isinstance(outcome, BaseException):
             raise outcome
-    assert isinstance(imap, list)
-    return imap
 
 
 def _account_exists() -> ProblemError:
@@ -355,13 +384,37 @@ async def update_account(
 
 
 async def delete_account(db: AsyncSession, account: MailAccount) -> None:
-    """Removes the local mirror (folders, threads, messages cascade); the server is untouched."""
+    """Removes the local mirror (folders, threads, messages cascade); the server is untouched.
+
+    The DELETE locks the mailbox row before the cascade reaches its folders and messages: the
+    order every writer of a mailbox follows (the sync loop's transactions and import batches
+    take that row first), so a sync or import in progress is waited for, never deadlocked
+    with, and stops at its next transaction."""
     account_id = account.id
     await db.delete(account)
     await db.flush()
     # Wakes the engine now, so a worker still holding this mailbox lets go of it.
     request_sync(db, account_id)
     log.info("mail_account_removed", account_id=str(account_id))
+
+
+async def lock_for_deletion(db: AsyncSession, *, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Lock every mailbox of the user (in id order) before the user row is deleted; returns
+    their ids.
+
+    A user's deletion cascades to their mailboxes. Started from the user row alone it locks
+    that row first and the mailboxes after, while a sync transaction or an import batch holds
+    its mailbox's row and then, inserting rows that reference the user, needs the user's: a
+    deadlock on PostgreSQL. With the mailboxes locked first, the deletion follows the writers'
+    order: it waits for their transactions in progress, and theirs that start later wait for
+    it and find the mailbox gone."""
+    locked = await db.scalars(
+        select(MailAccount.id)
+        .where(MailAccount.user_id == user_id)
+        .order_by(MailAccount.id)
+        .with_for_update()
+    )
+    return list(locked.all())
 
 
 def sync_now(db: AsyncSession, account: MailAccount) -> None:

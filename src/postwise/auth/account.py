@@ -14,7 +14,7 @@ from postwise.auth.clientinfo import ClientInfo
 from postwise.auth.errors import invalid_credentials, invalid_token, weak_password
 from postwise.auth.events import record_event
 from postwise.auth.kit import AuthKit
-from postwise.auth.mail import send_mail
+from postwise.auth.mail import require_mail_queue, send_mail
 from postwise.auth.models import EventType, TokenPurpose
 from postwise.auth.onetime import consume_token, issue_token, revoke_tokens
 from postwise.auth.passwords import password_strength
@@ -31,6 +31,7 @@ async def request_reset(db: AsyncSession, kit: AuthKit, *, email: str, client: C
     """Always accepted; the lookup happens in a job so the answer's timing says nothing."""
     await kit.limiter.hit(ratelimit.FORGOT_IP, client.ip)
     await kit.limiter.hit(ratelimit.FORGOT_ACCOUNT, email)
+    await require_mail_queue(kit)
     enqueue_job(db, "auth.send_password_reset", email=email)
 
 

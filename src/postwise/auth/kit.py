@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 
 from postwise.auth.passwords import PasswordHasher
@@ -13,7 +14,9 @@ from postwise.auth.ratelimit import RateLimiter
 from postwise.auth.tokens import TokenCodec
 from postwise.config import Settings
 from postwise.kit.crypto import Keyring
-from postwise.store import Store
+from postwise.store import MemoryStore, Store, StoreUnavailableError
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class AuthKit:
     codec: TokenCodec
     hasher: PasswordHasher
     limiter: RateLimiter
+    # Single-use marks while the Store cannot answer (see claim_once).
+    local_marks: MemoryStore = field(default_factory=MemoryStore)
 
     @property
     def access_ttl(self) -> timedelta:
@@ -36,6 +41,19 @@ class AuthKit:
     @property
     def absolute_ttl(self) -> timedelta:
         return timedelta(seconds=self.settings.refresh_absolute_ttl)
+
+    async def claim_once(self, key: str, *, ttl: float) -> bool:
+        """Mark `key` used; False when it already was. Shared by every process through the
+        Store; while that is down, by this process only (docs/security.md, "When Redis is
+        down"): the marks this guards are defence in depth, so refusing every use would cost
+        more than a mark another process cannot see."""
+        try:
+            claimed = await self.store.set(key, "1", ttl=ttl, only_if_absent=True)
+        except StoreUnavailableError as error:
+            log.warning("single_use_marked_locally", error=str(error))
+            return await self.local_marks.set(key, "1", ttl=ttl, only_if_absent=True)
+        # A mark made here while the Store was down still counts once it is back.
+        return claimed and await self.local_marks.get(key) is None
 
     def link(self, path: str, token: str) -> str:
         # Always from the configured public URL: a Host header is the caller's to choose.

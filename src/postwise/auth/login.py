@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from postwise.auth.tokens import MFA_TOKEN_TTL, InvalidTokenError
 from postwise.db import utcnow
 from postwise.kit.crypto import random_token
 from postwise.kit.errors import ProblemError
+from postwise.store import StoreUnavailableError
 from postwise.users.models import User
 
 # Failures allowed before the first lock; each further failure doubles the delay.
@@ -160,11 +162,8 @@ async def login_mfa(
         await _record_failure(conn, kit, account, client, reason="mfa_code")
         raise _invalid_code()
     # The MFA token itself is single use too: a second exchange of it is refused.
-    if not await kit.store.set(
-        f"auth:mfa-token-used:{claims.jti}",
-        "1",
-        ttl=MFA_TOKEN_TTL.total_seconds(),
-        only_if_absent=True,
+    if not await kit.claim_once(
+        f"auth:mfa-token-used:{claims.jti}", ttl=MFA_TOKEN_TTL.total_seconds()
     ):
         raise ProblemError(401, "invalid_token", "Sign in again: this step expired.")
     return await _complete(
@@ -245,12 +244,15 @@ async def _note_device(
     device known under one of them is re-keyed, not announced as new."""
     now = utcnow()
     cache_key = f"auth:known-device:{account.id}:{device_hash}"
-    if await kit.store.get(cache_key) is not None:
-        return
+    # Only a cache: with the Store down, the database says whether the device is known.
+    with contextlib.suppress(StoreUnavailableError):
+        if await kit.store.get(cache_key) is not None:
+            return
     if await signin_rows.touch_device(conn, account.id, device_hash, now):
         # Only a device already in the database is cached: a new one is cached at its next
         # sign-in, once the row surely committed, so a failed commit never hides a new device.
-        await kit.store.set(cache_key, "1", ttl=_KNOWN_DEVICE_CACHE_SECONDS)
+        with contextlib.suppress(StoreUnavailableError):
+            await kit.store.set(cache_key, "1", ttl=_KNOWN_DEVICE_CACHE_SECONDS)
         return
     if older and await signin_rows.rekey_device(conn, account.id, older, device_hash, now):
         return

@@ -103,8 +103,21 @@ class Strength:
         return self.score >= MIN_SCORE
 
 
+# What zxcvbn itself says when it finds nothing to judge.
+_EMPTY_SUGGESTIONS = (
+    "Use a few words, avoid common phrases.",
+    "No need for symbols, digits, or uppercase letters.",
+)
+_INSTANT = "less than a second"
+
+
 def password_strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:
     """zxcvbn with its offline dictionaries; common passwords score 0 or 1 there."""
+    if not password:
+        # zxcvbn fails on "" (IndexError), which a live meter sends once the field is cleared.
+        return Strength(
+            score=0, warning="", suggestions=list(_EMPTY_SUGGESTIONS), crack_time_display=_INSTANT
+        )
     inputs = [part for value in user_inputs for part in _input_parts(value)]
     result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=inputs)
     feedback = result.get("feedback") or {}

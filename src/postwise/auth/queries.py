@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,8 +65,14 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, _, event_id = raw.partition("|")
-        return datetime.fromisoformat(created), uuid.UUID(event_id)
-    except (ValueError, UnicodeDecodeError) as error:
+        at = datetime.fromisoformat(created)
+        # Ours always carry a zone; a naive one, or one that leaves datetime's range in UTC,
+        # would only fail in the database driver (a 500).
+        if at.tzinfo is None:
+            raise ValueError("naive")
+        at.astimezone(UTC)
+        return at, uuid.UUID(event_id)
+    except (ValueError, UnicodeDecodeError, OverflowError) as error:
         raise ProblemError(422, "invalid_cursor", "The cursor is not valid.") from error
 
 

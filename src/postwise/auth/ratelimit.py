@@ -1,18 +1,31 @@
-"""Throttling with `limits` (moving window), in memory or in the same Redis as the Store."""
+"""Throttling with `limits` (moving window), in memory or in the same Redis as the Store.
+
+With Redis, a limit that cannot be counted there is counted in this process instead until
+Redis answers again (docs/security.md, "When Redis is down"): the limits keep refusing, each
+API process on its own, rather than letting every attempt through or refusing every sign-in.
+"""
 
 from __future__ import annotations
 
 import bisect
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import structlog
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 
 from postwise.config import Settings
 from postwise.kit.errors import ProblemError
+from postwise.store_errors import reconnect_once
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,37 +99,77 @@ class _SweepingMemoryStorage(MemoryStorage):
 
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
-        storage: Storage
+        # Counts in this process: the only storage without Redis, the stand-in with it.
+        self.local = MovingWindowRateLimiter(_SweepingMemoryStorage())
+        self.shared: MovingWindowRateLimiter | None = None
         if settings.redis_url:
+            # As the Store's client: short timeouts, so a sign-in does not wait long on a Redis
+            # that does not answer, and no failed request per connection after a restart.
+            options: dict[str, Any] = {
+                "socket_connect_timeout": 2.0,
+                "socket_timeout": 2.0,
+                "retry": reconnect_once(),
+            }
             storage = RedisStorage(
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix=f"{settings.store_prefix}limits",
+                # One error type (StorageError) for whatever the Redis client raises.
+                wrap_exceptions=True,
+                **options,
             )
-        else:
-            storage = _SweepingMemoryStorage()
-        self.storage = storage
-        self.limiter = MovingWindowRateLimiter(storage)
+            self.shared = MovingWindowRateLimiter(storage)
+        # After a failure the shared storage is tried again only this many seconds later, so
+        # an unreachable Redis costs one timeout now and then, not one per limit checked.
+        self.shared_retry_seconds = 5.0
+        self._shared_down_until = 0.0
+
+    async def _counted(self, use: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
+        """Run `use` on the shared storage, or on the local one while that cannot answer."""
+        if self.shared is None or time.monotonic() < self._shared_down_until:
+            return await use(self.local)
+        try:
+            return await use(self.shared)
+        except StorageError as error:
+            self._shared_down_until = time.monotonic() + self.shared_retry_seconds
+            log.warning("rate_limits_counted_locally", error=str(error))
+            return await use(self.local)
 
     async def hit(self, rule: Rule, key: str) -> None:
         """Count one attempt; raise 429 `rate_limited` when any limit of the rule is spent."""
-        for item in rule.limits:
-            if not await self.limiter.hit(item, rule.name, key):
-                raise await self._limited(rule, item, key)
+
+        async def hit(limiter: MovingWindowRateLimiter) -> ProblemError | None:
+            for item in rule.limits:
+                if not await limiter.hit(item, rule.name, key):
+                    return await self._limited(limiter, rule, item, key)
+            return None
+
+        refusal = await self._counted(hit)
+        if refusal is not None:
+            raise refusal
 
     async def record(self, rule: Rule, key: str) -> None:
         """Count one event without refusing anything (what is refused is decided elsewhere)."""
-        for item in rule.limits:
-            await self.limiter.hit(item, rule.name, key)
+
+        async def record(limiter: MovingWindowRateLimiter) -> None:
+            for item in rule.limits:
+                await limiter.hit(item, rule.name, key)
+
+        await self._counted(record)
 
     async def exhausted(self, rule: Rule, key: str) -> bool:
-        for item in rule.limits:
-            if not await self.limiter.test(item, rule.name, key):
-                return True
-        return False
+        async def exhausted(limiter: MovingWindowRateLimiter) -> bool:
+            for item in rule.limits:
+                if not await limiter.test(item, rule.name, key):
+                    return True
+            return False
 
-    async def _limited(self, rule: Rule, item: RateLimitItem, key: str) -> ProblemError:
-        stats = await self.limiter.get_window_stats(item, rule.name, key)
+        return await self._counted(exhausted)
+
+    async def _limited(
+        self, limiter: MovingWindowRateLimiter, rule: Rule, item: RateLimitItem, key: str
+    ) -> ProblemError:
+        stats = await limiter.get_window_stats(item, rule.name, key)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         return ProblemError(
             429,
@@ -133,4 +186,6 @@ class RateLimiter:
         )
 
     async def reset(self) -> None:
-        await self.storage.reset()
+        await self.local.storage.reset()
+        if self.shared is not None:
+            await self.shared.storage.reset()

@@ -15,7 +15,7 @@ from postwise.auth.clientinfo import ClientInfo
 from postwise.auth.errors import invalid_token, weak_password
 from postwise.auth.events import record_event
 from postwise.auth.kit import AuthKit
-from postwise.auth.mail import send_mail
+from postwise.auth.mail import require_mail_queue, send_mail
 from postwise.auth.models import EventType, TokenPurpose
 from postwise.auth.onetime import consume_token, issue_token
 from postwise.auth.passwords import password_strength
@@ -55,6 +55,10 @@ async def register(
     """Same outcome seen from outside whether or not the address is taken (no enumeration)."""
     await kit.limiter.hit(ratelimit.REGISTER_IP, client.ip)
     await kit.limiter.hit(ratelimit.REGISTER_ACCOUNT, email)
+    # A sign-up mails either way (a link, or a note to a taken address's owner); only the
+    # first user of an instance without a mail server would not, and is not worth an answer
+    # that differs.
+    await require_mail_queue(kit)
     strength = password_strength(password, [email, name])
     if not strength.acceptable:
         raise weak_password(strength)
@@ -176,6 +180,7 @@ async def request_verification(
     """Always accepted; the lookup happens in a job so the answer's timing says nothing."""
     await kit.limiter.hit(ratelimit.RESEND_IP, client.ip)
     await kit.limiter.hit(ratelimit.RESEND_ACCOUNT, email)
+    await require_mail_queue(kit)
     enqueue_job(db, "auth.resend_verification", email=email)
 
 

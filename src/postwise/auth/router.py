@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from postwise.auth import account, login, ratelimit, registration, sessions
 from postwise.auth.cookies import (
@@ -23,7 +24,7 @@ from postwise.auth.events import record_event
 from postwise.auth.kit import AuthKit, AuthKitDep
 from postwise.auth.models import EventType
 from postwise.auth.passwords import password_strength
-from postwise.auth.queries import list_events, list_sessions, own_session
+from postwise.auth.queries import MAX_PAGE, list_events, list_sessions, own_session
 from postwise.auth.schemas import (
     Accepted,
     ChangePasswordRequest,
@@ -51,6 +52,7 @@ from postwise.auth.sessions import IssuedTokens, RefreshError
 from postwise.auth.tokens import InvalidTokenError
 from postwise.deps import SessionDep
 from postwise.kit.errors import ProblemError, problem_responses
+from postwise.kit.ids import not_found_if_invalid
 
 router = APIRouter(
     prefix="/api/auth",
@@ -315,7 +317,7 @@ async def get_sessions(principal: PrincipalDep, db: SessionDep) -> SessionList:
 
 @router.delete("/sessions/{session_id}", status_code=204)
 async def delete_session(
-    session_id: uuid.UUID,
+    session_id: Annotated[uuid.UUID, Path(), not_found_if_invalid("session")],
     principal: PrincipalDep,
     db: SessionDep,
     kit: AuthKitDep,
@@ -367,6 +369,9 @@ async def totp_disable(
 
 @router.get("/events")
 async def events(
-    principal: PrincipalDep, db: SessionDep, limit: int = 50, cursor: str | None = None
+    principal: PrincipalDep,
+    db: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> EventPage:
     return await list_events(db, user_id=principal.user.id, limit=limit, cursor=cursor)

@@ -10,8 +10,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from postwise.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from postwise.kit.emails import normalise_email
+from postwise.kit.text import NO_NUL
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
+# `format` tells clients (and the API fuzzer) what the validator below will accept.
+Email = Annotated[
+    str,
+    Field(max_length=320, json_schema_extra={"format": "email"}),
+    AfterValidator(normalise_email),
+]
 # Length only: no composition rules and no truncation (argon2 takes any length).
 Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
 # What a user types to prove who they are is checked, not judged: any non-empty string.
@@ -27,7 +33,7 @@ class _Body(BaseModel):
 class RegisterRequest(_Body):
     email: Email
     password: Password
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=200, pattern=NO_NUL)
     invite_token: str | None = Field(default=None, max_length=512)
 
 

@@ -2,14 +2,17 @@
 
 The database is the record; the Store caches "active" briefly and holds "revoked" for as long
 as an access token can live, so a revoked session's access tokens fail at once in every process.
+When the Store cannot answer, every check goes to the database: never "active" on a guess.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -20,8 +23,10 @@ from postwise.auth.kit import AuthKit
 from postwise.auth.models import AuthSession, EventType, RefreshToken
 from postwise.db import affected_rows, utcnow
 from postwise.kit.crypto import random_token
+from postwise.store import StoreUnavailableError
 from postwise.users.models import User
 
+log = structlog.get_logger(__name__)
 _REFRESH_HASH_PURPOSE = "refresh-token"
 _ACTIVE_CACHE_SECONDS = 30.0
 ACTIVE = "active"
@@ -188,7 +193,18 @@ async def revoke_session(
     await db.flush()
     # Written before the commit on purpose: if the commit then fails, the session is merely
     # revoked in the cache for a few minutes — the safe direction.
-    await kit.store.set(_status_key(auth_session.id), REVOKED, ttl=kit.settings.access_token_ttl)
+    try:
+        await kit.store.set(
+            _status_key(auth_session.id), REVOKED, ttl=kit.settings.access_token_ttl
+        )
+    except StoreUnavailableError as error:
+        # The revocation stands in the database, which every check reads while the Store is
+        # down. What it cannot do is overwrite an "active" cached before the outage: a
+        # process still reaching that Redis accepts the session for at most
+        # _ACTIVE_CACHE_SECONDS more. Refusing the sign-out would be worse.
+        log.warning(
+            "session_revocation_not_cached", session_id=str(auth_session.id), error=str(error)
+        )
 
 
 async def revoke_user_sessions(
@@ -223,22 +239,32 @@ async def find_refresh_session(
 
 async def is_active(db: AsyncSession, kit: AuthKit, session_id: uuid.UUID) -> bool:
     """Whether an access token's session still stands: the Store first, then the database."""
-    cached = await kit.store.get(_status_key(session_id))
+    try:
+        cached = await kit.store.get(_status_key(session_id))
+    except StoreUnavailableError:
+        # The database answers alone, as for any session not cached; nothing is cached until
+        # the Store is back.
+        return await _active_in_database(db, session_id)
     if cached == REVOKED:
         return False
     if cached == ACTIVE:
         return True
+    if not await _active_in_database(db, session_id):
+        return False
+    # only_if_absent: never overwrite a "revoked" written meanwhile by another request.
+    with contextlib.suppress(StoreUnavailableError):  # only a cache: the answer stands
+        await kit.store.set(
+            _status_key(session_id), ACTIVE, ttl=_ACTIVE_CACHE_SECONDS, only_if_absent=True
+        )
+    return True
+
+
+async def _active_in_database(db: AsyncSession, session_id: uuid.UUID) -> bool:
     auth_session = await db.get(AuthSession, session_id)
     now = utcnow()
-    if (
+    return not (
         auth_session is None
         or auth_session.revoked_at is not None
         or auth_session.expires_at <= now
         or auth_session.idle_expires_at <= now
-    ):
-        return False
-    # only_if_absent: never overwrite a "revoked" written meanwhile by another request.
-    await kit.store.set(
-        _status_key(session_id), ACTIVE, ttl=_ACTIVE_CACHE_SECONDS, only_if_absent=True
     )
-    return True

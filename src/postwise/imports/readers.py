@@ -305,7 +305,9 @@ TRASH = TargetFolder("Trash", "trash")
 
 
 def is_maildir(path: Path) -> bool:
-    return (path / "cur").is_dir() and (path / "new").is_dir()
+    # Either of cur/ and new/ will do, and tmp/ is optional: git, rsync filters and some
+    # export tools drop empty directories, and a Maildir read by a client has an empty new/.
+    return (path / "cur").is_dir() or (path / "new").is_dir()
 
 
 def _folder_name(parts: Iterable[str]) -> str:
@@ -413,7 +415,7 @@ def open_source(path: Path, *, folder: str | None = None) -> MboxSource | Maildi
     if path.is_dir():
         source = MaildirSource(path, folder=folder)
         if not source.folders:
-            raise NotMailError(f"{path} is a directory but not a Maildir (no cur/ and new/)")
+            raise NotMailError(f"{path} is a directory but not a Maildir (no cur/ or new/)")
         return source
     if not path.is_file():
         raise NotMailError(f"{path} does not exist or is not a regular file")

@@ -27,12 +27,14 @@ from postwise.imports.importer import (
     IMPORT_ACCOUNT_EMAIL,
     AccountConflictError,
     ImportProgress,
+    MailboxDeletedError,
     ensure_local_account,
     find_local_account,
     import_messages,
 )
 from postwise.imports.readers import MboxSource, looks_like_mbox
 from postwise.kit.errors import ProblemError, problem_responses
+from postwise.kit.text import NO_NUL
 from postwise.mail.blobs import BlobStore
 from postwise.mail.parsing import parse_pool
 from postwise.store import Store
@@ -53,6 +55,7 @@ HEAD_BYTES = 64 * 1024
 WRITE_CHUNK = 1 << 20
 INTERRUPTED = "The import was interrupted. Upload the file again to finish it: messages already "
 INTERRUPTED += "imported are recognised and skipped."
+MAILBOX_DELETED = "The mailbox was deleted while the import ran."
 
 
 class ImportStarted(BaseModel):
@@ -151,6 +154,16 @@ async def _receive(request: Request, path: Path) -> int:
     return size
 
 
+_MBOX_SCHEMA = {"type": "string", "format": "binary"}
+_MBOX_BODY = {
+    "required": True,
+    "content": {
+        "application/mbox": {"schema": _MBOX_SCHEMA},
+        "application/octet-stream": {"schema": _MBOX_SCHEMA},
+    },
+}
+
+
 def _check_content_type(request: Request) -> None:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ACCEPTED_TYPES:
@@ -166,6 +179,9 @@ def _check_content_type(request: Request) -> None:
     status_code=202,
     response_model=ImportStarted,
     responses=problem_responses(409, 413, 415),
+    # The route reads the raw body itself (no form parser), so FastAPI cannot see it: declared
+    # here so clients and the schema know a body is required.
+    openapi_extra={"requestBody": _MBOX_BODY},
     summary="Import an mbox file",
     description="The body is the mbox file itself (Content-Type application/mbox or "
     "application/octet-stream), e.g. a Google Takeout export. The mail goes to a local "
@@ -181,10 +197,12 @@ async def import_upload(
     db: SessionDep,
     services: ServicesDep,
     account_email: Annotated[
-        str | None, Query(max_length=320, description="The local mailbox to import into.")
+        str | None,
+        Query(max_length=320, pattern=NO_NUL, description="The local mailbox to import into."),
     ] = None,
     folder: Annotated[
-        str | None, Query(max_length=200, description="Put every message in this folder.")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="Put every message in this folder."),
     ] = None,
 ) -> ImportStarted:
     _check_content_type(request)
@@ -274,6 +292,10 @@ async def import_mbox(
             )
         record.update(status="done", **_counts(progress))
         log.info("mail_import_done", import_id=import_id, **_counts(progress))
+    except MailboxDeletedError:
+        # Not a failure to retry: what the import had stored went with the mailbox.
+        log.info("mail_import_stopped_mailbox_deleted", import_id=import_id)
+        record.update(status="failed", error=MAILBOX_DELETED)
     except Exception:
         log.exception("mail_import_failed", import_id=import_id)
         record.update(status="failed", error=INTERRUPTED)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postwise.db import utcnow
+from postwise.db import bulk_transaction, utcnow
 from postwise.mail.blobs import BlobStore
 from postwise.mail.models import Attachment, Folder, Message
 from postwise.mail.thread_store import assign_threads_with_changes, refresh_threads
@@ -308,9 +308,14 @@ async def store_batch(
     prepared: Sequence[Prepared] | None = None,
 ) -> StoredBatch:
     """Store what is new in `incoming` (parsing it unless `prepared` already holds it, in the
-    same order); the caller commits, with its progress."""
+    same order); the caller commits, with its progress.
+
+    The caller's transaction becomes bulk work (on SQLite, interactive writes go first); a
+    caller that writes before calling this marks it itself, and keeps parsing (`prepared`)
+    out of it: on SQLite the transaction holds the only write lock from its first write."""
     if not incoming:
         return StoredBatch([], set(), 0)
+    await bulk_transaction(db)
     if prepared is None:
         prepared = await prepare_all([i.raw for i in incoming], executor=executor, blobs=blobs)
     known = await _existing_uids(db, folder, [item.uid for item in incoming])

@@ -14,6 +14,7 @@ from postwise.kit.errors import ProblemError
 from postwise.mail.listing import thread_labels
 from postwise.mail.models import Attachment, Folder, Message, Thread
 from postwise.mail.schemas import AddressOut, AttachmentOut, MessageOut, ThreadDetail
+from postwise.mime.headers import safe_list_unsubscribe
 from postwise.mime.sanitize import restore_remote_images
 
 __all__ = ["get_thread", "owned_attachment", "owned_message", "thread_message_ids"]
@@ -84,7 +85,8 @@ def message_out(message: Message, attachments: Sequence[Attachment]) -> MessageO
         has_remote_images=message.has_remote_images,
         has_tracking_pixel=message.has_tracking_pixel,
         show_images=message.show_images,
-        list_unsubscribe=message.list_unsubscribe,
+        # Rows stored before the parser filtered the targets are filtered here.
+        list_unsubscribe=safe_list_unsubscribe(message.list_unsubscribe),
         parse_error=message.parse_error,
         attachments=[
             AttachmentOut(

@@ -13,6 +13,7 @@ from starlette.responses import FileResponse
 from postwise.auth.deps import CurrentUser
 from postwise.deps import SessionDep, SettingsDep
 from postwise.kit.errors import ProblemError, problem_responses
+from postwise.kit.ids import MAX_BIGINT, MAX_INT, not_found_if_invalid
 from postwise.mail import listing, reading
 from postwise.mail.actions import Action, apply_action
 from postwise.mail.blobs import BlobStore
@@ -45,17 +46,18 @@ async def get_blobs(settings: SettingsDep) -> BlobStore:
 
 
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+# A malformed or out-of-range id is a 404 like any unknown one (postwise.kit.ids).
+ThreadId = Annotated[uuid.UUID, PathParam(), not_found_if_invalid("thread")]
+MessageId = Annotated[int, PathParam(ge=1, le=MAX_BIGINT), not_found_if_invalid("message")]
+AttachmentPosition = Annotated[
+    int,
+    PathParam(ge=0, le=MAX_INT, description="`position` from the message's `attachments`."),
+    not_found_if_invalid("attachment"),
+]
 
 
-def _uuid_or_404(value: str, what: str) -> uuid.UUID:
-    # Ids are taken as text so a malformed one is a 404 like any unknown one, not a 422.
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise reading.not_found(what) from None
-
-
-@router.get("/folders", response_model=FolderList)
+@router.get("/folders", response_model=FolderList, responses=problem_responses(404))
 async def list_folders(
     user: CurrentUser,
     db: SessionDep,
@@ -92,10 +94,8 @@ async def list_threads(
 
 
 @router.get("/threads/{thread_id}", response_model=ThreadDetail, responses=problem_responses(404))
-async def get_thread(
-    user: CurrentUser, db: SessionDep, thread_id: Annotated[str, PathParam()]
-) -> ThreadDetail:
-    return await reading.get_thread(db, user.id, _uuid_or_404(thread_id, "thread"))
+async def get_thread(user: CurrentUser, db: SessionDep, thread_id: ThreadId) -> ThreadDetail:
+    return await reading.get_thread(db, user.id, thread_id)
 
 
 @router.post(
@@ -133,7 +133,7 @@ async def update_message(
     body: MessageUpdate,
     user: CurrentUser,
     db: SessionDep,
-    message_id: Annotated[int, PathParam(ge=1)],
+    message_id: MessageId,
 ) -> MessageOut:
     message = await reading.owned_message(db, user.id, message_id)
     message.show_images = body.show_images
@@ -145,14 +145,14 @@ async def update_message(
 @router.get(
     "/messages/{message_id}/raw",
     response_class=FileResponse,
-    responses={**problem_responses(404), 200: {"content": {"message/rfc822": {}}}},
+    responses={**problem_responses(404), 200: {"content": {"message/rfc822": _BINARY}}},
     description="The message exactly as the server gave it.",
 )
 async def raw_message(
     user: CurrentUser,
     db: SessionDep,
     blobs: BlobsDep,
-    message_id: Annotated[int, PathParam(ge=1)],
+    message_id: MessageId,
 ) -> FileResponse:
     message = await reading.owned_message(db, user.id, message_id)
     path = blobs.path(message.raw_sha256)
@@ -169,7 +169,10 @@ async def raw_message(
 @router.get(
     "/messages/{message_id}/attachments/{position}",
     response_class=FileResponse,
-    responses=problem_responses(404),
+    responses={
+        **problem_responses(404),
+        200: {"description": "The attachment, with its own type.", "content": {"*/*": _BINARY}},
+    },
     description="Always a download (`Content-Disposition: attachment`) with the declared "
     "type; active content (HTML, SVG, XML) is sandboxed should a browser open it anyway.",
 )
@@ -177,8 +180,8 @@ async def download_attachment(
     user: CurrentUser,
     db: SessionDep,
     blobs: BlobsDep,
-    message_id: Annotated[int, PathParam(ge=1)],
-    position: Annotated[int, PathParam(ge=0)],
+    message_id: MessageId,
+    position: AttachmentPosition,
 ) -> FileResponse:
     message = await reading.owned_message(db, user.id, message_id)
     attachment = await reading.owned_attachment(db, message, position)

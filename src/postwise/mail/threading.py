@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 from postwise.mime.subjects import (
     SubjectGroup,
+    is_original,
     is_reply_or_forward,
     subject_key,
     subject_links,
@@ -103,7 +104,8 @@ def thread_messages(messages: Sequence[ThreadInput]) -> list[list[int | str]]:
 
     Deviations from JWZ, each for a reason: a repeated Message-ID is a distinct message (as
     JWZ says) but stays in the conversation of the first one, because it is the same mail in
-    another folder; the subject step is `subject_links` (stricter than JWZ's).
+    another folder; the subject step is `subject_links` (JWZ's, with guards against gluing
+    unrelated mail together).
     """
     roots, duplicates = _build_forest(messages)
     roots = _prune(roots)
@@ -228,23 +230,19 @@ def _items(root: _Container) -> list[int]:
 
 
 def _subject_group(messages: Sequence[ThreadInput], members: list[int]) -> SubjectGroup[int]:
-    dates = [messages[i].date for i in members]
+    group = [messages[i] for i in members]
     earliest = min(members, key=lambda i: (messages[i].date, i))
     return SubjectGroup(
         gid=members[0],
-        first=min(dates),
-        last=max(dates),
+        first=min(m.date for m in group),
+        last=max(m.date for m in group),
         subject=messages[earliest].subject,
         subject_only_replies=[
-            messages[i].date
-            for i in members
-            if is_subject_only_reply(
-                messages[i].message_id,
-                messages[i].in_reply_to,
-                messages[i].references,
-                messages[i].subject,
-            )
+            m.date
+            for m in group
+            if is_subject_only_reply(m.message_id, m.in_reply_to, m.references, m.subject)
         ],
+        has_original=any(is_original(m.in_reply_to, m.subject) for m in group),
     )
 
 

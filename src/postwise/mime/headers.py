@@ -15,26 +15,31 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import contextlib
 import functools
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 __all__ = [
     "POLICY",
     "Address",
     "Headers",
+    "Source",
     "clean",
+    "declared_charsets",
     "decode_bytes",
     "decode_words",
     "header_text",
     "normalize_message_id",
     "parse_date",
     "parse_headers",
+    "safe_list_unsubscribe",
 ]
 
 _MAX_PARSED_HEADER = 8192
@@ -70,19 +75,41 @@ def _parsed_header(name: str, value: str) -> Any:
 
 # --- text decoding ------------------------------------------------------------------------------
 
-# Labels mail uses for charsets Python names differently or that have a superset mail clients
-# actually mean (WHATWG Encoding Standard): Latin-1 and ASCII labels mean Windows-1252, GB2312
-# means GB18030, Shift_JIS means Windows-31J.
-_CHARSET_ALIASES = {
-    **dict.fromkeys(("us-ascii", "ascii", "iso-8859-1", "iso8859-1", "latin1"), "cp1252"),
-    **dict.fromkeys(("latin-1", "iso_8859-1", "l1", "windows-1252"), "cp1252"),
-    **dict.fromkeys(("gb2312", "gbk", "x-gbk", "euc-cn", "cn-gb"), "gb18030"),
-    **dict.fromkeys(("ks_c_5601-1987", "ks_c_5601", "euc-kr", "ksc5601"), "cp949"),
-    **dict.fromkeys(("shift_jis", "shift-jis", "sjis", "x-sjis", "windows-31j"), "cp932"),
-    **dict.fromkeys(("windows-874", "tis-620", "iso-8859-11"), "cp874"),
-    **dict.fromkeys(("x-mac-roman", "macintosh"), "mac-roman"),
-    "iso-8859-8-i": "iso-8859-8",
+# Labels mailers write that Python does not know (Outlook's, old Mac and Netscape ones, the
+# "-i"/"-e" Hebrew and Arabic variants that only say how the text is laid out).
+_LABELS = {
+    **dict.fromkeys(("chinesebig5", "x-x-big5", "cn-big5", "x-big5", "x-mac-chinesetrad"), "big5"),
+    **dict.fromkeys(("x-euc-kr", "windows-949", "x-windows-949", "ks_c_5601-1989"), "cp949"),
+    **dict.fromkeys(("csksc56011987", "iso-ir-149", "x-mac-korean"), "cp949"),
+    **dict.fromkeys(("x-gbk", "gb_2312-80", "x-mac-chinesesimp", "x-gb2312"), "gb18030"),
+    **dict.fromkeys(("x-sjis", "x-mac-japanese", "windows-31j"), "cp932"),
+    **dict.fromkeys(("x-euc-jp", "x-euc"), "euc_jp"),
+    **dict.fromkeys(("iso-8859-8-i", "iso-8859-8-e", "logical", "visual"), "iso8859-8"),
+    **dict.fromkeys(("iso-8859-6-i", "iso-8859-6-e"), "iso8859-6"),
+    **dict.fromkeys(("unicode-1-1-utf-8", "x-unicode20utf8", "unicode-2-0-utf-8"), "utf-8"),
+    **dict.fromkeys(("unicode-1-1-utf-7", "x-unicode-2-0-utf-7", "unicode-2-0-utf-7"), "utf-7"),
+    **dict.fromkeys(("x-mac-roman", "x-mac"), "mac-roman"),
+    **dict.fromkeys(("x-mac-ce", "x-mac-centraleurroman"), "mac-latin2"),
+    **dict.fromkeys(("x-mac-cyrillic", "x-mac-ukrainian"), "mac-cyrillic"),
+    "x-mac-icelandic": "mac-iceland",
+    "windows-874": "cp874",
+    "koi8-ru": "koi8-u",
+}
+# Charsets whose superset mail clients actually write (WHATWG Encoding Standard): Latin-1 and
+# ASCII labels mean Windows-1252, ISO-8859-9 Windows-1254, GB2312 and GBK GB18030, EUC-KR and
+# KS C 5601 Windows-949, Shift_JIS Windows-31J, TIS-620 Windows-874. Keyed by Python's codec
+# name, so every spelling Python knows ("korean", "ks_c_5601-1987", "csbig5") is covered.
+_SUPERSETS = {
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
     "big5": "big5hkscs",
+    "tis-620": "cp874",
+    "iso8859-11": "cp874",
 }
 # Labels that say nothing about the bytes.
 _NO_CHARSET = frozenset(
@@ -101,12 +128,21 @@ def _codec(charset: str | None) -> str | None:
     label = charset.strip().strip("\"'").lower()
     if label in _NO_CHARSET:
         return None
+    label = _LABELS.get(label, label)
     try:
-        info = codecs.lookup(_CHARSET_ALIASES.get(label, label))
+        info = codecs.lookup(label)
     except (LookupError, ValueError):
-        return None
+        # "x-" marks a label as unofficial, not a different charset: "x-cp1251", "x-euc-tw".
+        if not label.startswith("x-"):
+            return None
+        try:
+            info = codecs.lookup(label[2:])
+        except (LookupError, ValueError):
+            return None
     # codecs.lookup also knows bytes-to-bytes codecs such as "zlib" and "base64".
-    return info.name if getattr(info, "_is_text_encoding", True) else None
+    if not getattr(info, "_is_text_encoding", True):
+        return None
+    return _SUPERSETS.get(info.name, info.name)
 
 
 def _mostly_utf8(data: bytes) -> str | None:
@@ -117,6 +153,55 @@ def _mostly_utf8(data: bytes) -> str | None:
     return text if bad * 10 <= non_ascii else None
 
 
+# The message whose declared charsets (`declared_charsets`) decode 8-bit bytes found where no
+# charset is stated; None for none. Passed rather than the charsets themselves: most mail
+# never needs them, and the walk over the parts is done on first need only.
+Source: TypeAlias = "Message[Any, Any] | None"
+
+
+@functools.lru_cache(maxsize=256)
+def _guesses(declared: tuple[str, ...]) -> tuple[str, ...]:
+    """The codecs worth trying on unlabelled bytes, from a message's declared charsets.
+
+    Windows-1252 (what Latin-1 and ASCII labels mean) is left to the end: it decodes nearly
+    any bytes, so a body declared ISO-8859-1 in one part must not hide the GB2312 of another.
+    Codecs in which ASCII is not ASCII (UTF-16, ISO-2022) cannot have written a header."""
+    found: list[str] = []
+    for label in declared:
+        codec = _codec(label)
+        if codec and codec != "cp1252" and not codec.startswith(_NOT_ASCII_SAFE):
+            found.append(codec)
+    return tuple(dict.fromkeys(found))
+
+
+def _decode_unlabelled(data: bytes, source: Source) -> str:
+    """Bytes that carry no charset of their own: raw 8-bit header bytes, encoded words in an
+    unknown charset, bodies without a declaration.
+
+    Strict UTF-8 first: RFC 6532 mailers write UTF-8 headers whatever their body says, and
+    legacy text almost never forms valid UTF-8 by accident (its multi-byte sequences need
+    exact lead/continuation pairs), whereas a single-byte declared charset such as
+    Windows-1254 would "decode" UTF-8 into mojibake without an error. Then the charsets the
+    message declares, in order: a mailer that writes 8-bit headers writes them in the charset
+    it writes the text in (EUC-KR, GB2312, Big5...). Windows-1252 last, as before."""
+    if data.isascii():
+        return data.decode("ascii")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for codec in _guesses(declared_charsets(source)):
+        if codec == "utf-8":  # declared UTF-8 with a stray bad byte is still UTF-8
+            if (text := _mostly_utf8(data)) is not None:
+                return text
+            continue
+        try:
+            return data.decode(codec)
+        except (UnicodeError, LookupError, ValueError):
+            continue
+    return data.decode("cp1252", "replace")
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Bytes as text, trusting the declared charset only as far as the bytes agree with it."""
     codec = _codec(charset)
@@ -125,10 +210,7 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     if codec is None or codec == "cp1252":
         # Undeclared, or declared as Latin-1/ASCII: valid UTF-8 is far more likely to be UTF-8
         # mislabelled than Windows-1252 that happens to form valid UTF-8 sequences.
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            return data.decode("cp1252", "replace")
+        return _decode_unlabelled(data, None)
     try:
         return data.decode(codec)
     except (UnicodeDecodeError, LookupError, ValueError):
@@ -163,8 +245,9 @@ def clean(value: str) -> str:
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 
 
-def header_text(value: str) -> str:
-    """A raw header value as text: unfolded, 8-bit bytes decoded (UTF-8, else Windows-1252)."""
+def header_text(value: str, source: Source = None) -> str:
+    """A raw header value as text: unfolded, 8-bit bytes decoded (UTF-8, else the charsets
+    the `source` message declares, else Windows-1252)."""
     if "\n" in value or "\r" in value:
         value = _FOLD_RE.sub("", value).replace("\r", "").replace("\n", "")
     if not value.isascii():
@@ -173,8 +256,50 @@ def header_text(value: str) -> str:
             raw = value.encode("ascii", "surrogateescape")
         except UnicodeEncodeError:
             return clean(value)
-        value = decode_bytes(raw, None)
+        value = _decode_unlabelled(raw, source)
     return value
+
+
+_MAX_CHARSET_PARTS = 100
+
+
+# Per process, and gone with the message: a message with several 8-bit headers is walked once.
+_DECLARED: weakref.WeakKeyDictionary[Message[Any, Any], tuple[str, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def declared_charsets(msg: Source) -> tuple[str, ...]:
+    """The charsets `msg` declares for itself and its text parts, in order."""
+    if msg is None:
+        return ()
+    found = _DECLARED.get(msg)
+    if found is None:
+        found = _DECLARED[msg] = _walk_charsets(msg)
+    return found
+
+
+def _walk_charsets(msg: Message[Any, Any]) -> tuple[str, ...]:
+    labels: list[str] = []
+    stack = [msg]
+    seen = 0
+    # A Content-Type the policy cannot read ends the walk: the charsets found so far still help.
+    with contextlib.suppress(Exception):
+        # Without recursion and with a bound: a hostile message may nest thousands of levels.
+        while stack and seen < _MAX_CHARSET_PARTS:
+            part = stack.pop()
+            seen += 1
+            # The memoised header object, not get_param(), which parses the value again.
+            header = part.get("content-type")
+            maintype = str(getattr(header, "maintype", "text"))
+            params = getattr(header, "params", None) or {}
+            if (maintype == "text" or maintype == "multipart") and params.get("charset"):
+                labels.append(str(params["charset"]))
+            payload = part.get_payload() if maintype == "multipart" else None
+            if isinstance(payload, list):
+                # Embedded messages (message/*) are left out: their charsets are their own.
+                stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+    return tuple(labels)
 
 
 _WORD = r"=\?[^?\s]{1,75}\?[QqBb]\?[^?\s]{0,2000}\?="
@@ -193,7 +318,7 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
         return None
 
 
-def _decode_run(match: re.Match[str]) -> str:
+def _decode_run(match: re.Match[str], source: Source) -> str:
     # Bytes of consecutive words in one charset are joined before decoding: mailers split
     # multi-byte characters across words.
     chunks: list[tuple[str, bytearray]] = []
@@ -206,14 +331,19 @@ def _decode_run(match: re.Match[str]) -> str:
             chunks[-1][1].extend(data)
         else:
             chunks.append((label, bytearray(data)))
-    return "".join(decode_bytes(bytes(data), label) for label, data in chunks)
+    return "".join(
+        decode_bytes(bytes(data), label)
+        if _codec(label)
+        else _decode_unlabelled(bytes(data), source)  # "unknown-8bit", "x-unknown"
+        for label, data in chunks
+    )
 
 
-def decode_words(value: str) -> str:
+def decode_words(value: str, source: Source = None) -> str:
     """Decode RFC 2047 encoded words, with our charset fallbacks."""
     if "=?" not in value:
         return value
-    decoded = _ENCODED_RUN_RE.sub(_decode_run, value)
+    decoded = _ENCODED_RUN_RE.sub(lambda match: _decode_run(match, source), value)
     if "=?" in decoded and "?=" in decoded and len(value) <= _MAX_PARSED_HEADER:
         # Malformed words (spaces inside, bad base64): policy.default's decoder is more lenient.
         try:
@@ -233,7 +363,7 @@ _MAILBOX_RE = re.compile(
 )
 
 
-def _fast_addresses(value: str) -> list[Address] | None:
+def _fast_addresses(value: str, source: Source) -> list[Address] | None:
     result: list[Address] = []
     position = 0
     while position < len(value):
@@ -242,21 +372,22 @@ def _fast_addresses(value: str) -> list[Address] | None:
             return None
         if match["bare"]:
             # `a@b (Name)`: the old way of naming the sender, still written by some mailers.
-            result.append(Address(decode_words(match["comment"] or "").strip(), match["bare"]))
+            comment = match["comment"] or ""
+            result.append(Address(decode_words(comment, source).strip(), match["bare"]))
         else:
             name = match["quoted"] if match["quoted"] is not None else match["name"]
-            result.append(Address(decode_words(name.strip()).strip(), match["angle"]))
+            result.append(Address(decode_words(name.strip(), source).strip(), match["angle"]))
         position = match.end()
     return result
 
 
-def _addresses(name: str, raw: str | None) -> list[Address]:
+def _addresses(name: str, raw: str | None, source: Source) -> list[Address]:
     if raw is None:
         return []
-    value = clean(header_text(raw))
+    value = clean(header_text(raw, source))
     if not value.strip():
         return []
-    fast = _fast_addresses(value)
+    fast = _fast_addresses(value, source)
     if fast is not None:
         return [Address(clean(a.name), a.address) for a in fast]
     parsed = None
@@ -273,7 +404,7 @@ def _addresses(name: str, raw: str | None) -> list[Address]:
         ]
     pairs = [(n, a) for n, a in getaddresses([value]) if a.strip()]
     if pairs:
-        return [Address(clean(decode_words(n).strip()), a.strip()) for n, a in pairs]
+        return [Address(clean(decode_words(n, source).strip()), a.strip()) for n, a in pairs]
     return [Address("", value.strip())]
 
 
@@ -316,16 +447,62 @@ def parse_date(raw: str | None) -> datetime | None:
         return None
 
 
-def _text_header(raw: str | None) -> str:
+def _text_header(raw: str | None, source: Source = None) -> str:
     if raw is None:
         return ""
-    return " ".join(clean(decode_words(header_text(raw))).split())
+    return " ".join(clean(decode_words(header_text(raw, source), source)).split())
 
 
 def _list_id(raw: str | None) -> str | None:
     value = _text_header(raw)
     inner = _MSG_ID_RE.search(value)
     return (inner.group(1).strip() if inner else value) or None
+
+
+# What an unsubscribe click may open. Anything else (javascript:, data:, file:, a custom app
+# scheme) is an attack on whoever renders the link, never a way to leave a list.
+_UNSUBSCRIBE_SCHEMES = ("mailto:", "https:", "http:")
+_BRACKETED_RE = re.compile(r"<([^<>]*)>")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# Printable ASCII but "<" and ">": nothing to unfold, decode or clean.
+_SAFE_TARGET = r"<(?i:mailto|https?):[!-;=?-~]+>"
+# The form nearly every sender writes, and the one returned: kept as is, without the slow path.
+_SAFE_UNSUBSCRIBE_RE = re.compile(rf"{_SAFE_TARGET}(?:, {_SAFE_TARGET})*")
+
+
+def safe_list_unsubscribe(value: str | None) -> str | None:
+    """A List-Unsubscribe value (RFC 2369) reduced to its mailto:, https: and http: targets,
+    as `<uri>, <uri>`; None when none is left.
+
+    Also applied when stored values are read, so rows parsed before this filter existed are
+    served filtered too."""
+    if not value:
+        return None
+    if _SAFE_UNSUBSCRIBE_RE.fullmatch(value):
+        return value
+    # RFC 2369 brackets each target; some senders leave them out ("mailto:x@y, https://...").
+    uris = _BRACKETED_RE.findall(value) if "<" in value else value.split(",")
+    kept: list[str] = []
+    for uri in uris:
+        # Whitespace inside the brackets is folding, to be ignored (RFC 2369 section 2).
+        target = "".join(uri.split())
+        scheme, colon, rest = target.partition(":")
+        if (
+            colon
+            and rest
+            and f"{scheme.lower()}:" in _UNSUBSCRIBE_SCHEMES
+            and not _CONTROL_RE.search(target)
+        ):
+            kept.append(f"<{target}>")
+    return ", ".join(kept) or None
+
+
+def _list_unsubscribe(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if _SAFE_UNSUBSCRIBE_RE.fullmatch(raw):
+        return raw  # the usual form, which decoding would leave as it is
+    return safe_list_unsubscribe(_text_header(raw))
 
 
 @dataclass(slots=True)
@@ -345,22 +522,25 @@ class Headers:
 
 
 def parse_headers(msg: Message[Any, Any]) -> Headers:
+    """The stored top-level headers; 8-bit bytes in them decoded with `msg`'s charsets."""
     raw: dict[str, str] = {}
     for name, value in msg.raw_items():
         raw.setdefault(name.lower(), value)  # the first occurrence counts
-    senders = _addresses("from", raw.get("from")) or _addresses("sender", raw.get("sender"))
+    senders = _addresses("from", raw.get("from"), msg) or _addresses(
+        "sender", raw.get("sender"), msg
+    )
     in_reply_to = _msg_ids(raw.get("in-reply-to"))
     return Headers(
         message_id=normalize_message_id(raw.get("message-id")),
         in_reply_to=in_reply_to[0] if in_reply_to else None,
         references=_msg_ids(raw.get("references")),
-        subject=_text_header(raw.get("subject")),
+        subject=_text_header(raw.get("subject"), msg),
         from_=senders[0] if senders else None,
-        to=_addresses("to", raw.get("to")),
-        cc=_addresses("cc", raw.get("cc")),
-        bcc=_addresses("bcc", raw.get("bcc")),
-        reply_to=_addresses("reply-to", raw.get("reply-to")),
+        to=_addresses("to", raw.get("to"), msg),
+        cc=_addresses("cc", raw.get("cc"), msg),
+        bcc=_addresses("bcc", raw.get("bcc"), msg),
+        reply_to=_addresses("reply-to", raw.get("reply-to"), msg),
         sent_at=parse_date(raw.get("date")),
         list_id=_list_id(raw.get("list-id")),
-        list_unsubscribe=_text_header(raw.get("list-unsubscribe")) or None,
+        list_unsubscribe=_list_unsubscribe(raw.get("list-unsubscribe")),
     )

@@ -17,6 +17,7 @@ from datetime import datetime
 from email import errors as email_errors
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
+from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 from typing import Any
 from urllib.parse import unquote
@@ -25,6 +26,7 @@ from postwise.mime.headers import (
     POLICY,
     Address,
     Headers,
+    Source,
     clean,
     decode_bytes,
     decode_words,
@@ -99,6 +101,7 @@ class _Found:
 
 @dataclass(slots=True)
 class _Walk:
+    source: Source  # the message, whose declared charsets decode 8-bit filenames
     attachments: list[_Found] = field(default_factory=list)
     problem: str | None = None
     # Text parts kept as attachments (they have a filename) but marked inline: the body when the
@@ -163,9 +166,9 @@ def _decode_body(part: Message[Any, Any], content_type: str) -> str:
     return text
 
 
-def _safe_filename(name: str) -> str:
+def _safe_filename(name: str, source: Source) -> str:
     """A filename that cannot name a path, hide its extension (bidi controls) or break a UI."""
-    name = clean(decode_words(header_text(name)))
+    name = clean(decode_words(header_text(name), source))
     name = _UNSAFE_FILENAME_RE.sub("", name).replace("/", "_").replace("\\", "_")
     name = name.strip().lstrip(".").rstrip(". ")
     if len(name) > 255:
@@ -201,14 +204,36 @@ def _message_bytes(part: Message[Any, Any]) -> bytes:
     return b""
 
 
-def _found(part: Message[Any, Any], content_type: str) -> _Found:
+def _raw_filename(part: Message[Any, Any], source: Source) -> str | None:
+    """The filename parameter read from the raw header, its 8-bit bytes decoded with the
+    message's charsets: the policy has already turned them into U+FFFD in `get_filename`."""
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        raw = _raw_header(part, header)
+        if raw is None or raw.isascii():
+            continue
+        holder: Message[str, str] = Message(policy=compat32)
+        holder[header] = header_text(raw, source)
+        value = holder.get_param(param, header=header)
+        if value:
+            return str(collapse_rfc2231_value(value) if isinstance(value, tuple) else value)
+    return None
+
+
+def _filename(part: Message[Any, Any], source: Source) -> str:
+    name = part.get_filename() or ""
+    if "\ufffd" in name:
+        name = _raw_filename(part, source) or name
+    return _safe_filename(name, source)
+
+
+def _found(part: Message[Any, Any], content_type: str, source: Source) -> _Found:
     if content_type.startswith("message/"):
         content = _message_bytes(part)
     else:
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
     try:
-        filename = _safe_filename(part.get_filename() or "")
+        filename = _filename(part, source)
     except Exception:  # a malformed RFC 2231 parameter
         filename = ""
     content_id = header_text(_raw_header(part, "content-id") or "").strip().strip("<>").strip()
@@ -241,7 +266,7 @@ def _collect(
     content_type = part.get_content_type()
     maintype = content_type.partition("/")[0]
     if maintype == "message":  # forwarded mail and reports: attachments, never the body
-        walk.attachments.append(_found(part, content_type))
+        walk.attachments.append(_found(part, content_type, walk.source))
         return [], []
     if part.is_multipart():
         return _collect_multipart(part, content_type, walk, depth)
@@ -253,7 +278,7 @@ def _collect(
         return ([body], []) if content_type == "text/plain" else ([], [body])
     if role == "alternative" and content_type in _SKIPPED_ALTERNATIVES:
         return [], []
-    found = _found(part, content_type)
+    found = _found(part, content_type, walk.source)
     walk.attachments.append(found)
     if content_type in _BODY_TYPES and found.disposition == "inline":
         inline = walk.inline_texts if content_type == "text/plain" else walk.inline_htmls
@@ -408,7 +433,7 @@ def _message(
 def _parse(raw: bytes, *, fast: bool = True) -> ParsedMessage:
     msg = (split_message(raw) if fast else None) or BytesParser(policy=POLICY).parsebytes(raw)
     headers = parse_headers(msg)
-    walk = _Walk()
+    walk = _Walk(msg)
     texts, htmls = _collect(msg, walk, 0)
     if not texts and not htmls:
         texts, htmls = walk.inline_texts, walk.inline_htmls

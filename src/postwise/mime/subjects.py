@@ -4,8 +4,8 @@
 mail clients actually emit, counters ("Re[2]:"), mailing-list tags ("[dev]") and "(fwd)"
 trailers removed, whitespace collapsed, case folded.
 
-`subject_links` decides which conversations join on subject alone. It is shared by the
-in-memory JWZ threader and the database assignment so both give the same answer.
+`subject_links` decides which conversations join on subject alone (JWZ step 5). It is shared
+by the in-memory JWZ threader and the database assignment so both give the same answer.
 """
 
 from __future__ import annotations
@@ -40,6 +40,16 @@ _LIST_TAG = re.compile(r"\[[^\[\]]*\]\s*")
 _FWD_TRAILER = re.compile(r"\s*\(fwd\)$", re.IGNORECASE)
 _FWD_WRAPPER = re.compile(r"\[fwd:\s*(.*)\]$", re.IGNORECASE)
 
+# Base subjects so common that a shared one says nothing about a shared conversation. A reply
+# whose parents are missing does not join on these (a header-less reply still may: its
+# subject is all it has). Compared after `subject_key`.
+_GENERIC_SUBJECTS = frozenset(
+    {"hi", "hello", "hey", "hallo", "bonjour", "hola", "ciao", "test", "testing", "question"}
+    | {"questions", "thanks", "thank you", "fyi", "info", "update", "meeting", "reminder"}
+    | {"help", "urgent", "important", "request", "invoice", "document", "documents", "photos"}
+    | {"scan", "no subject", "(no subject)", "untitled", "none", "[no subject]"}
+)
+
 
 @lru_cache(maxsize=8192)
 def _base_subject(subject: str) -> tuple[str, bool]:
@@ -70,6 +80,16 @@ def is_reply_or_forward(subject: str) -> bool:
     return _base_subject(subject)[1]
 
 
+def is_original(in_reply_to: str | None, subject: str) -> bool:
+    """A message that starts a conversation: no In-Reply-To and no reply or forward marker."""
+    return not in_reply_to and not is_reply_or_forward(subject)
+
+
+def is_generic_subject(key: str) -> bool:
+    """Whether a base subject (`subject_key`) is too common or too short to tie mail together."""
+    return key in _GENERIC_SUBJECTS or sum(c.isalnum() for c in key) < 2
+
+
 G = TypeVar("G", bound=Hashable)
 
 
@@ -81,24 +101,33 @@ class SubjectGroup(Generic[G]):
     first: datetime
     last: datetime
     # The subject of its earliest message: that message decides the conversation's topic
-    # and whether it starts with a reply (its beginning is missing) or an original.
+    # and whether it starts with a reply (its beginning is missing, unless `has_original`)
+    # or an original.
     subject: str
-    # Dates of its replies that carry no In-Reply-To/References at all: the only messages
-    # whose place is known from the subject alone.
+    # Dates of its replies that carry no In-Reply-To/References at all: their place is known
+    # from the subject alone.
     subject_only_replies: Sequence[datetime]
     # Whether it holds a message being threaded now; settled conversations never merge with
     # each other, so old decisions stay put.
     fresh: bool = True
+    # Whether it holds an original (no In-Reply-To, no reply marker): then it has its
+    # beginning even if a reply is dated earlier (clock skew, or a reply that already joined
+    # it on subject in an earlier batch), and it does not go looking for another.
+    has_original: bool = False
 
 
 def subject_links(groups: Iterable[SubjectGroup[G]]) -> list[tuple[G, G]]:
-    """Pairs of conversations to merge on subject (JWZ step 5, made stricter).
+    """Pairs of conversations to merge on subject (JWZ step 5, with guards).
 
-    JWZ also merges two originals that share a subject, and replies whose parents are merely
-    missing; both glue unrelated mail ("Weekly report", "Re: Lunch") together. Here only a
-    conversation that begins with a subject-only reply joins: preferably the nearest original
-    with the same base subject within SUBJECT_WINDOW, otherwise the nearest conversation that
-    also begins with a reply.
+    As in JWZ, a conversation whose beginning is missing (its earliest message is a reply or
+    forward: a header-less one, or one whose In-Reply-To/References name only mail we do not
+    have) joins another with the same base subject: preferably the nearest original within
+    SUBJECT_WINDOW, otherwise the nearest conversation that also begins with a reply.
+
+    JWZ's merging of two originals that share a subject is left out: it glues unrelated mail
+    ("Weekly report", "Hello") together. A beginning-less conversation whose subject is
+    generic ("Re: Hello") joins only through its header-less replies, whose subject is all
+    there is to go on.
     """
     by_key: defaultdict[str, list[SubjectGroup[G]]] = defaultdict(list)
     for group in groups:
@@ -106,25 +135,36 @@ def subject_links(groups: Iterable[SubjectGroup[G]]) -> list[tuple[G, G]]:
         if key:
             by_key[key].append(group)
     links: list[tuple[G, G]] = []
-    for same in by_key.values():
-        originals = [g for g in same if not is_reply_or_forward(g.subject)]
-        replies = [g for g in same if is_reply_or_forward(g.subject)]
-        joiners = sorted((g for g in replies if g.subject_only_replies), key=lambda g: g.first)
-        for joiner in joiners:
-            others = [g for g in replies if g is not joiner]
-            target = _nearest(joiner, originals) or _nearest(joiner, others)
+    for key, same in by_key.items():
+        generic = is_generic_subject(key)
+        # Conversations without their beginning, and those with one (an original).
+        headless: list[SubjectGroup[G]] = []
+        originals: list[SubjectGroup[G]] = []
+        for group in same:
+            missing = is_reply_or_forward(group.subject) and not group.has_original
+            (headless if missing else originals).append(group)
+        for joiner in sorted(headless, key=lambda g: g.first):
+            # When its place is known from the subject alone: its own beginning (a reply to
+            # mail we lack) and its header-less replies.
+            anchors = [*joiner.subject_only_replies, *(() if generic else (joiner.first,))]
+            if not anchors:
+                continue
+            others = [g for g in headless if g is not joiner]
+            target = _nearest(joiner, anchors, originals) or _nearest(joiner, anchors, others)
             if target is not None:
                 links.append((joiner.gid, target.gid))
     return links
 
 
-def _nearest(joiner: SubjectGroup[G], candidates: list[SubjectGroup[G]]) -> SubjectGroup[G] | None:
+def _nearest(
+    joiner: SubjectGroup[G], anchors: Sequence[datetime], candidates: list[SubjectGroup[G]]
+) -> SubjectGroup[G] | None:
     best: tuple[timedelta, float] | None = None
     found: SubjectGroup[G] | None = None
     for candidate in candidates:
         if not (joiner.fresh or candidate.fresh):
             continue
-        gap = min(_gap(day, candidate.first, candidate.last) for day in joiner.subject_only_replies)
+        gap = min(_gap(day, candidate.first, candidate.last) for day in anchors)
         # Ties go to the most recent conversation: the one a reply most likely answers.
         rank = (gap, -candidate.last.timestamp())
         if gap <= SUBJECT_WINDOW and (best is None or rank < best):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from fastapi import APIRouter, Request, status
 
 from postwise.deps import SettingsDep, StoreDep
-from postwise.kit.errors import Problem, ProblemError
+from postwise.kit.errors import ProblemError, problem_responses
 from postwise.notify.outbox import LIST_LIMIT, DevOutbox
 from postwise.notify.schemas import OutboxList
 
 router = APIRouter(prefix="/api/dev", tags=["dev"])
+_NOT_DEV: dict[int | str, dict[str, Any]] = {
+    404: {**problem_responses(404)[404], "description": "Not running with POSTWISE_ENV=dev."}
+}
 
 
 def _require_dev(settings: SettingsDep, request: Request) -> None:
@@ -32,7 +36,7 @@ def _is_loopback(host: str) -> bool:
 
 @router.get(
     "/outbox",
-    responses={404: {"model": Problem, "description": "Not running with POSTWISE_ENV=dev."}},
+    responses=_NOT_DEV,
 )
 async def list_outbox(settings: SettingsDep, store: StoreDep, request: Request) -> OutboxList:
     """The mail kept instead of sent (no SMTP host configured), newest first."""
@@ -43,7 +47,7 @@ async def list_outbox(settings: SettingsDep, store: StoreDep, request: Request) 
 @router.delete(
     "/outbox",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={404: {"model": Problem, "description": "Not running with POSTWISE_ENV=dev."}},
+    responses=_NOT_DEV,
 )
 async def clear_outbox(settings: SettingsDep, store: StoreDep, request: Request) -> None:
     """Forget every kept mail."""

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from postwise import db
 from postwise.deps import ServicesDep
-from postwise.kit.errors import Problem, problem_response
+from postwise.kit.errors import problem_response, problem_responses
 
 router = APIRouter(tags=["health"])
 
@@ -45,7 +45,12 @@ async def _check(probe: Awaitable[None], limit: float) -> str:
     "/readyz",
     summary="Readiness: the database and the store answer",
     response_model=Readiness,
-    responses={503: {"model": Problem, "description": "A dependency failed; `checks` says which."}},
+    responses={
+        503: {
+            **problem_responses(503)[503],
+            "description": "A dependency failed; `checks` says which.",
+        }
+    },
 )
 async def readyz(services: ServicesDep) -> Readiness | JSONResponse:
     timeout = services.settings.database_timeout

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from postwise.auth.deps import CurrentUser
 from postwise.deps import SessionDep
 from postwise.kit.errors import problem_responses
+from postwise.kit.text import NO_NUL
 from postwise.mail.listing import require_account, thread_summaries
 from postwise.mail.schemas import ThreadPage
 from postwise.search import service
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/api", tags=["search"], responses=problem_responses(4
 @router.get(
     "/search",
     response_model=ThreadPage,
+    responses=problem_responses(404),
     description="Conversations with a message matching `q`, newest match first, in pages like "
     '`GET /api/threads`. The language (words, "phrases", from:, to:, cc:, bcc:, subject:, '
     "has:attachment, filename:, is:, in:, before:/after:, older_than:/newer_than:, "
@@ -32,7 +34,7 @@ router = APIRouter(prefix="/api", tags=["search"], responses=problem_responses(4
 async def search(
     user: CurrentUser,
     db: SessionDep,
-    q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH * 2)],
+    q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH * 2, pattern=NO_NUL)],
     account_id: uuid.UUID | None = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,

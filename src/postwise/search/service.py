@@ -16,7 +16,7 @@ import enum
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.kit.errors import ProblemError
+from postwise.kit.ids import MAX_BIGINT
 from postwise.mail.models import Folder, Message
 from postwise.search import index
 from postwise.search.compile import compile_query, fts_conjunction, mentions_folder
@@ -58,11 +59,14 @@ def decode_cursor(value: str) -> SearchCursor:
     try:
         at, message_id = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
         position = (datetime.fromisoformat(at), int(message_id))
-    except (binascii.Error, ValueError, TypeError):
+        # A date that leaves datetime's range in UTC, or an id beyond a BIGINT, would only
+        # fail in the database driver (a 500): no cursor the API gives out holds either.
+        position[0].astimezone(UTC)
+    except (binascii.Error, ValueError, TypeError, OverflowError):
         raise ProblemError(
             422, "invalid_cursor", "This cursor is not one the API gave out; start again."
         ) from None
-    if position[0].tzinfo is None:
+    if position[0].tzinfo is None or not 1 <= position[1] <= MAX_BIGINT:
         raise ProblemError(422, "invalid_cursor", "This cursor is not one the API gave out.")
     return position
 

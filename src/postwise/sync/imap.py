@@ -21,6 +21,7 @@ from imapclient.exceptions import IMAPClientError
 from imapclient.response_parser import parse_fetch_response
 
 from postwise.accounts.connection import ImapLogin, connect_imap
+from postwise.kit.hosts import HostPolicy
 from postwise.mail.folders import role_from_name
 
 # RFC 6154 special-use attributes (and Gmail's older XLIST names) → the roles the app shows.
@@ -123,8 +124,18 @@ class ImapSession:
             self._safe(lambda: client.enable("CONDSTORE"))
 
     @classmethod
-    def open(cls, login: ImapLogin, *, timeout: float, ssl_context: ssl.SSLContext) -> ImapSession:
-        return cls(connect_imap(login, timeout=timeout, ssl_context=ssl_context))
+    def open(
+        cls,
+        login: ImapLogin,
+        *,
+        timeout: float,
+        ssl_context: ssl.SSLContext,
+        policy: HostPolicy,
+    ) -> ImapSession:
+        """Connect and sign in. The host is judged by the private-hosts policy on every
+        connect: a mailbox saved while it allowed the host fails with host_not_allowed once
+        the policy no longer does."""
+        return cls(connect_imap(login, timeout=timeout, ssl_context=ssl_context, policy=policy))
 
     def _safe(self, call: Any) -> Any:
         # One command at a time: a caller cancelled while its thread still waits on the

@@ -3,16 +3,18 @@
 Order of work: the inbox first, newest first, within the sync window; then the other folders'
 windows; then backfill of older mail in the background, one batch at a time so that new mail
 (announced by IDLE on a second connection) and the user's actions always come first.
-Errors reconnect with exponential backoff; the state and last error are visible in the API.
+Errors reconnect with exponential backoff and jitter; the state and last error are visible in
+the API. Every transaction of the loop share-locks the account row first (`guard`), so deleting
+the mailbox while it syncs waits for the batch in progress and then ends the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 from sqlalchemy import select
@@ -21,13 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postwise.accounts.connection import ConnectionProblem, ImapLogin, ServerEndpoint
 from postwise.accounts.credentials import open_password
 from postwise.accounts.models import AccountKind, MailAccount, Security, SyncState
-from postwise.db import utcnow
+from postwise.db import is_database_unavailable, utcnow
 from postwise.events import EventType, announce
 from postwise.kit.aio import stop_if_cancelled, wait_event
 from postwise.mail.folders import remove_folder, upsert_folder
 from postwise.mail.models import Folder
 from postwise.sync.context import SyncContext
 from postwise.sync.folders import FolderSync
+from postwise.sync.guard import MailboxGone, account_sessionmaker
 from postwise.sync.imap import ImapError, ImapSession, RemoteFolder
 from postwise.sync.writeback import write_back
 
@@ -35,13 +38,23 @@ log = structlog.get_logger(__name__)
 
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 300.0
+_jitter = random.Random()  # noqa: S311 (spreads retries; nothing secret depends on it)
 # How long one IDLE check blocks its thread: also how quickly a cancelled loop lets go.
 IDLE_TICK_S = 1.0
 ROLE_ORDER = {"inbox": 0, "sent": 1, "drafts": 2, "archive": 3}
 
 
-class MailboxGone(Exception):
-    """The account was deleted (or is not an IMAP account): the loop ends for good."""
+__all__ = ["MailboxGone", "MailboxSync", "reconnect_delay"]
+
+
+def reconnect_delay(failures: int, *, rng: random.Random = _jitter) -> float:
+    """Seconds to wait before reconnecting after `failures` failures in a row (0: the first).
+
+    Exponential (1 s doubling to 5 min) with full jitter: a random point between half a second
+    and the exponential ceiling. Without the jitter every mailbox of a server that went down
+    retried in lockstep, and all of them reconnected at the same moment when it came back."""
+    ceiling = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures, 32))
+    return rng.uniform(BACKOFF_FIRST_S / 2, ceiling)
 
 
 @dataclass
@@ -76,14 +89,17 @@ def _order(folder: Folder) -> tuple[int, str]:
 
 class MailboxSync:
     def __init__(self, ctx: SyncContext, account_id: uuid.UUID) -> None:
-        self.ctx = ctx
+        self._plain = ctx.sessionmaker
+        # Every transaction of this loop (folders, batches, write-back) takes the account row
+        # first: a deletion waits for the one in progress and the next one stops the loop.
+        self.ctx = replace(ctx, sessionmaker=account_sessionmaker(ctx.sessionmaker, account_id))
         self.account_id = account_id
         self.signals = Signals()
         self.window_done: set[uuid.UUID] = set()
 
     async def run(self) -> None:
         """Until cancelled (lease lost, shutdown) or the account is gone."""
-        backoff = BACKOFF_FIRST_S
+        failures = 0
         while True:
             stop_if_cancelled()
             try:
@@ -93,26 +109,43 @@ class MailboxSync:
             except Exception as error:
                 # Whatever went wrong, the mailbox is retried later rather than abandoned;
                 # an account deleted meanwhile (rows vanishing under a batch) ends the loop.
-                if not await self._exists():
+                if await self._gone():
                     return
-                if isinstance(error, ImapError | ConnectionProblem | OSError):
-                    code = getattr(error, "code", "connection_lost")
-                    log.warning(
-                        "mailbox_sync_failed", account=str(self.account_id), error=str(error)
-                    )
-                else:
-                    code = "internal_error"
-                    log.exception("mailbox_sync_crashed", account=str(self.account_id))
-                with contextlib.suppress(MailboxGone):
-                    await self._state(SyncState.ERROR, error=str(error)[:500], code=code)
-                await wait_event(self.signals.event, backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                await self._report(error)
+                # A wake-up (the supervisor's, when the database is back) retries at once.
+                await wait_event(self.signals.event, reconnect_delay(failures))
+                failures += 1
             else:
-                backoff = BACKOFF_FIRST_S
+                failures = 0
 
-    async def _exists(self) -> bool:
-        async with self.ctx.sessionmaker() as db:
-            return await db.get(MailAccount, self.account_id) is not None
+    async def _gone(self) -> bool:
+        """True only when the database says so. Not knowing (the database is unreachable) is
+        not "gone": the loop must outlive an outage, or its lease would sit unused until it
+        expired."""
+        try:
+            async with self._plain() as db:
+                return await db.get(MailAccount, self.account_id) is None
+        except Exception as error:
+            log.info("mailbox_check_failed", account=str(self.account_id), error=str(error))
+            return False
+
+    async def _report(self, error: Exception) -> None:
+        if isinstance(error, ImapError | ConnectionProblem | OSError):
+            code = getattr(error, "code", "connection_lost")
+            log.warning("mailbox_sync_failed", account=str(self.account_id), error=str(error))
+        elif is_database_unavailable(error):
+            code = "database_unavailable"
+            log.warning("mailbox_sync_failed", account=str(self.account_id), error=str(error))
+        else:
+            code = "internal_error"
+            log.exception("mailbox_sync_crashed", account=str(self.account_id))
+        try:
+            await self._state(SyncState.ERROR, error=str(error)[:500], code=code)
+        except MailboxGone:
+            pass  # the next round ends the loop
+        except Exception as failed:
+            # The database is down too: the state is written on the next round.
+            log.info("mailbox_state_not_saved", account=str(self.account_id), error=str(failed))
 
     async def _login(self) -> ImapLogin:
         async with self.ctx.sessionmaker() as db:
@@ -135,6 +168,7 @@ class MailboxSync:
             login,
             timeout=self.ctx.settings.mail_connect_timeout,
             ssl_context=self.ctx.ssl_context,
+            policy=self.ctx.settings.mail_host_policy,
         )
 
     async def _connected(self) -> None:
@@ -283,17 +317,17 @@ class MailboxSync:
     async def _idle(self, login: ImapLogin, inbox: str) -> None:
         """A second connection IDLEs on the inbox and pokes the loop when anything happens;
         re-issued before servers drop it, reconnected with backoff when it breaks."""
-        backoff = BACKOFF_FIRST_S
+        failures = 0
         while True:
             try:
                 imap = await self._open(login)
             except (ConnectionProblem, ImapError, OSError):
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                await asyncio.sleep(reconnect_delay(failures))
+                failures += 1
                 continue
             try:
                 await asyncio.to_thread(imap.select, inbox)
-                backoff = BACKOFF_FIRST_S
+                failures = 0
                 # Mail that arrived before this IDLE began (while connecting, or while the
                 # connection was down) is never announced by it: look once now.
                 self.signals.inbox_changed()
@@ -311,8 +345,8 @@ class MailboxSync:
                         self.signals.inbox_changed()
             except ImapError as error:
                 log.info("idle_reconnect", account=str(self.account_id), error=str(error))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                await asyncio.sleep(reconnect_delay(failures))
+                failures += 1
             finally:
                 await asyncio.to_thread(imap.close)
 

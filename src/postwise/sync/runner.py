@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from postwise.config import Settings
 from postwise.mail.parsing import parse_pool
 from postwise.store import Store
 from postwise.sync.context import build_sync_context
+from postwise.sync.owner import owner_identity
 from postwise.sync.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
@@ -26,8 +28,15 @@ async def sync_engine(
     sessionmaker: async_sessionmaker[AsyncSession],
     store: Store,
     worker_id: str | None = None,
+    role: str = "serve",
 ) -> AsyncIterator[Supervisor]:
-    with parse_pool(settings) as executor:
+    """The engine for this process. Its leases are held under the process's slot name for
+    `role` ("serve": the embedded engine of `postwise serve`; "worker": `postwise worker`), so a
+    restart resumes them at once (`owner.py`); `worker_id` overrides it (tests)."""
+    with contextlib.ExitStack() as stack:
+        if worker_id is None:
+            worker_id = stack.enter_context(owner_identity(settings.data_dir, role))
+        executor = stack.enter_context(parse_pool(settings))
         ctx = build_sync_context(
             settings, sessionmaker=sessionmaker, store=store, executor=executor
         )

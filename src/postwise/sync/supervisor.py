@@ -5,6 +5,10 @@ with a compare-and-set UPDATE, renews its own at a third of the lease time and s
 the moment a renewal fails. Workers announce themselves in the Store, so each can take its fair
 share (mailboxes ÷ live workers) and hand back the excess when another worker joins. A worker
 that dies simply stops renewing: its mailboxes are free once their leases run out.
+
+A lease held under this supervisor's own name is always its to take: the name is the process's
+slot (`owner.py`), so a restarted process, or one whose mailbox loop ended while the database
+was away, resumes its mailboxes at once instead of waiting for its own leases to expire.
 """
 
 from __future__ import annotations
@@ -12,14 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
-import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from postwise.accounts.models import AccountKind, MailAccount
 from postwise.db import affected_rows, utcnow
@@ -27,14 +29,11 @@ from postwise.kit.aio import wait_event
 from postwise.sync.context import SyncContext
 from postwise.sync.control import WAKE_CHANNEL
 from postwise.sync.mailbox import MailboxSync
+from postwise.sync.owner import random_owner
 
 log = structlog.get_logger(__name__)
 WORKERS_KEY = "sync:workers"
 WORKER_KEY = "sync:worker:"
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Supervisor:
@@ -46,7 +45,7 @@ class Supervisor:
         mailbox_factory: Callable[[SyncContext, uuid.UUID], MailboxSync] = MailboxSync,
     ) -> None:
         self.ctx = ctx
-        self.worker_id = worker_id or new_worker_id()
+        self.worker_id = worker_id or random_owner()
         self.lease = timedelta(seconds=ctx.settings.sync_lease_seconds)
         self.mailboxes: dict[uuid.UUID, tuple[MailboxSync, asyncio.Task[None]]] = {}
         self._factory = mailbox_factory
@@ -56,12 +55,20 @@ class Supervisor:
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen())
+        failing = False
         try:
             while True:
                 try:
                     await self.tick()
                 except Exception:
+                    failing = True
                     log.exception("supervisor_tick_failed", worker=self.worker_id)
+                else:
+                    if failing:
+                        # The database (or Store) is back: loops waiting out a reconnect
+                        # backoff after the outage retry now rather than minutes later.
+                        failing = False
+                        self.wake_all()
                 await wait_event(self._tick, self.lease.total_seconds() / 3)
                 self._tick.clear()
         finally:
@@ -103,6 +110,10 @@ class Supervisor:
                 held[0].signals.wake()
                 return
         self._tick.set()  # maybe a new mailbox: look for leases now
+
+    def wake_all(self) -> None:
+        for mailbox, _ in self.mailboxes.values():
+            mailbox.signals.wake()
 
     async def tick(self) -> None:
         await self._announce_self()
@@ -174,17 +185,29 @@ class Supervisor:
                 mailbox = self._factory(self.ctx, account_id)
                 self.mailboxes[account_id] = (mailbox, asyncio.create_task(mailbox.run()))
                 log.info("mailbox_claimed", account=str(account_id), worker=self.worker_id)
+        # Leases under our name that no loop of ours runs (a restarted process found more than
+        # its share): handed back now rather than left to expire.
+        await self._release_idle()
 
     async def _claim(self, wanted: int) -> list[uuid.UUID]:
         now = utcnow()
-        free = or_(MailAccount.lease_owner.is_(None), MailAccount.lease_until < now)
+        mine = MailAccount.lease_owner == self.worker_id
+        # Free, expired, or already ours: held under our name by a process that died (we
+        # hold its slot now) or by a loop of ours that ended (the database went away).
+        free = or_(MailAccount.lease_owner.is_(None), MailAccount.lease_until < now, mine)
+        running = list(self.mailboxes)
         claimed: list[uuid.UUID] = []
         async with self.ctx.sessionmaker() as db:
             candidates = (
                 await db.scalars(
                     select(MailAccount.id)
                     .where(MailAccount.kind == AccountKind.IMAP, free)
-                    .order_by(MailAccount.lease_until.is_not(None), MailAccount.created_at)
+                    .where(MailAccount.id.not_in(running))
+                    .order_by(
+                        case((mine, 0), else_=1),
+                        MailAccount.lease_until.is_not(None),
+                        MailAccount.created_at,
+                    )
                     .limit(wanted)
                 )
             ).all()
@@ -210,6 +233,20 @@ class Supervisor:
                 .execution_options(synchronize_session=False)
             )
             await db.commit()
+
+    async def _release_idle(self) -> None:
+        # Looked up first: on SQLite even an UPDATE that matches nothing takes the write lock.
+        async with self.ctx.sessionmaker() as db:
+            idle = (
+                await db.scalars(
+                    select(MailAccount.id).where(
+                        MailAccount.lease_owner == self.worker_id,
+                        MailAccount.id.not_in(list(self.mailboxes)),
+                    )
+                )
+            ).all()
+        if idle:
+            await self._release(list(idle))
 
     def _stop_mailbox(self, account_id: uuid.UUID) -> None:
         held = self.mailboxes.pop(account_id, None)

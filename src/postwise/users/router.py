@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Query
 
 from postwise.auth import registration
 from postwise.auth.deps import AdminUser, ClientDep, CurrentUser
 from postwise.auth.kit import AuthKitDep
-from postwise.auth.queries import list_events
+from postwise.auth.queries import MAX_PAGE, list_events
 from postwise.auth.schemas import EventPage
 from postwise.deps import SessionDep
 from postwise.kit.emails import normalise_email
 from postwise.kit.errors import ProblemError, problem_responses
+from postwise.kit.ids import MAX_BIGINT, not_found_if_invalid
+from postwise.kit.text import NO_NUL
 from postwise.users import service
 from postwise.users.schemas import (
     AdminUpdate,
@@ -46,14 +49,21 @@ async def update_me(body: UpdateMe, user: CurrentUser, db: SessionDep) -> UserOu
 
 @admin_router.get("/users")
 async def admin_list_users(
-    admin: AdminUser, db: SessionDep, q: str = "", offset: int = 0, limit: int = 50
+    admin: AdminUser,
+    db: SessionDep,
+    q: Annotated[
+        str, Query(max_length=320, pattern=NO_NUL, description="Part of a name or address.")
+    ] = "",
+    # Beyond a BIGINT the database driver would overflow rather than answer an empty page.
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> UserPage:
     return await service.search_users(db, query=q, offset=offset, limit=limit)
 
 
 @admin_router.patch("/users/{user_id}")
 async def admin_update_user(
-    user_id: uuid.UUID,
+    user_id: Annotated[uuid.UUID, Path(), not_found_if_invalid("user")],
     body: AdminUpdate,
     admin: AdminUser,
     db: SessionDep,
@@ -70,10 +80,10 @@ async def admin_update_user(
 async def admin_events(
     admin: AdminUser,
     db: SessionDep,
-    limit: int = 50,
-    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
     user_id: uuid.UUID | None = None,
-    type: str | None = None,
+    type: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
 ) -> EventPage:
     return await list_events(db, user_id=user_id, limit=limit, cursor=cursor, event_type=type)
 

@@ -5,6 +5,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from postwise.kit.text import NO_NUL
+
 
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -27,7 +29,7 @@ class AdminUserOut(UserOut):
 class UpdateMe(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
 
 
 class AdminUpdate(BaseModel):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwise.accounts import service as accounts_service
 from postwise.auth.clientinfo import ClientInfo
 from postwise.auth.events import record_event
 from postwise.auth.kit import AuthKit
 from postwise.auth.models import EventType
 from postwise.auth.sessions import revoke_user_sessions
+from postwise.db import affected_rows
+from postwise.events import request_sync
 from postwise.kit.errors import ProblemError
 from postwise.users.models import User
 from postwise.users.schemas import AdminUpdate, AdminUserOut, UserPage
@@ -83,3 +86,21 @@ async def admin_update(
         )
     await db.flush()
     return user
+
+
+async def delete_user(db: AsyncSession, *, user_id: uuid.UUID) -> bool:
+    """Delete the user and everything that is theirs (mailboxes with all their mail, sessions,
+    events: ON DELETE CASCADE); False when there is no such user. Blob files go with the
+    scheduled blob collection, as those of any deleted message do.
+
+    Safe while their mail syncs or imports: the mailboxes are locked first, as their writers
+    lock them (`accounts.service.lock_for_deletion`), so a batch in progress commits whole
+    before the deletion goes on and the next one finds its mailbox gone and stops."""
+    account_ids = await accounts_service.lock_for_deletion(db, user_id=user_id)
+    deleted = await db.execute(delete(User).where(User.id == user_id))
+    if affected_rows(deleted) == 0:
+        return False
+    for account_id in account_ids:
+        # Wakes the engine now, so a worker still holding the mailbox lets go of it.
+        request_sync(db, account_id)
+    return True

@@ -40,7 +40,12 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
         if not settings.run_sync_in_process:
             # With Redis, the API processes leave mail sync to the workers.
             await stack.enter_async_context(
-                sync_engine(settings, sessionmaker=runtime.sessionmaker, store=runtime.store)
+                sync_engine(
+                    settings,
+                    sessionmaker=runtime.sessionmaker,
+                    store=runtime.store,
+                    role="worker",
+                )
             )
         broker = runtime.broker
         receiver = asyncio.create_task(
