@@ -189,6 +189,8 @@ BACKEND_FIXTURES = frozenset(
 SLOW_FIRST = (
     "tests/sync/test_durability.py",
     "tests/test_bench_live.py",
+    "tests/test_fuzz_schemathesis.py",
+    "tests/imports/test_concurrent_imports.py",
     "tests/sync/test_worker_process.py",
     "tests/sync/test_leases.py",
     "tests/imports/test_delete_while_running.py",
@@ -201,6 +203,8 @@ SLOW_FIRST = (
     "tests/imports/test_teardown_drains_jobs.py",
     "tests/sync/test_delete_while_syncing.py",
     "tests/realtime/test_push.py",
+    "tests/test_api_contract.py",
+    "tests/store/test_redis_outage.py",
 )
 
 
