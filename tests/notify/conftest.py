@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -38,8 +39,9 @@ def smtp_settings(make_settings):
 
 @pytest.fixture
 async def store(store_url: str | None) -> AsyncIterator[Store]:
-    """The store of the backend under test (Redis on the production pass), outbox emptied."""
-    store = create_store(store_url)
+    """The store of the backend under test (Redis on the production pass), outbox emptied,
+    under a prefix of its own: the default one is shared by every process on that Redis."""
+    store = create_store(store_url, prefix=f"test-{uuid.uuid4().hex[:10]}:")
     await DevOutbox(store).clear()
     yield store
     await DevOutbox(store).clear()
