@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: bench-auth bench-mail bench-push bench-soak bench-search bench-sync demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-auth bench-dashboard bench-mail bench-push bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -100,9 +100,17 @@ bench-push: $(VENV)/.synced
 bench-soak: $(VENV)/.synced
 	$(BIN)/python -m bench.soak --docs docs/benchmarks.md
 
+## bench-web: the web app in chromium: first rows, opening threads, scrolling 100,000 threads, JS size
+bench-web: $(VENV)/.synced web/out/index.html
+	$(BIN)/python -m bench.web --docs docs/benchmarks.md
+
 ## bench-mail: GET /api/threads over 100,000 messages, idle and under 50 concurrent clients
 bench-mail: $(VENV)/.synced
 	$(BIN)/python -m bench.mail --docs docs/benchmarks.md
+
+## bench-dashboard: GET /api/dashboard over 100,000 messages on SQLite (and PostgreSQL when it answers)
+bench-dashboard: $(VENV)/.synced
+	$(BIN)/python -m bench.dashboard --docs docs/benchmarks.md
 
 format: $(VENV)/.synced
 	$(BIN)/ruff check --fix src tests bench

@@ -200,6 +200,7 @@ SLOW_FIRST = (
     "tests/worker/test_worker_process.py",
     "tests/test_cli.py",
     "tests/imports/test_import_api.py",
+    "tests/notifications/test_sources.py",
     "tests/imports/test_teardown_drains_jobs.py",
     "tests/sync/test_delete_while_syncing.py",
     "tests/realtime/test_push.py",

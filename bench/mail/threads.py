@@ -1,6 +1,11 @@
 """Thread list latency: `GET /api/threads` (50 items) over a 100,000-message mailbox, idle and
 under 50 concurrent clients, against a real `postwise serve` on SQLite.
 
+Server CPU per page is the server process's user + system time (from /proc, its SQLite threads
+included) over each phase divided by the pages it answered: it depends far less than latency on
+what else the two cores are doing, so it is the figure to compare between runs on a busy
+machine. `bench.mail.inprocess` then splits the page's own work (without HTTP and sign-in).
+
 The mailbox is written straight into the migrated database (messages, threads, the per-folder
 thread index) rather than synced: what is measured is reading, and 100,000 rows take seconds to
 insert where a sync would take minutes. Each client pages like a person scrolling: the first page,
@@ -34,8 +39,12 @@ from bench.auth.server import (
     seed_users,
     server_environment,
 )
+from bench.mail import inprocess
+from bench.mail.inprocess import Breakdown
+from bench.sync.proc import tree_cpu
 from postwise.accounts.models import MailAccount
 from postwise.mail.models import Folder, Message, Thread, ThreadFolder
+from postwise.mail.thread_summary import participants_json, participants_of
 from postwise.users.models import User
 
 BEGIN = "<!-- bench.mail:begin (written by `python -m bench.mail --docs`) -->"
@@ -51,6 +60,9 @@ class Figures:
     seed_s: float
     idle: list[float]
     loaded: list[float]
+    idle_cpu_s: float  # the server's CPU seconds over the idle phase
+    loaded_cpu_s: float
+    breakdown: Breakdown
     clients: int
     window_s: float
     errors: int
@@ -96,12 +108,21 @@ def seed_mailbox(data_dir: Path, messages: int, seed: int) -> int:
                 start = end - timedelta(seconds=rng.random() * 730 * 86400)
                 subject = f"Conversation {len(threads)}"
                 last = start
+                senders: dict[str, tuple[datetime, str, str]] = {}
+                snippet = ""
                 for n in range(size):
                     uid += 1
                     at = start + timedelta(minutes=37 * n)
                     last = max(last, at)
                     folder = "INBOX" if rng.random() < 0.8 else rng.choice(("Archive", "Sent"))
                     unread = rng.random() < 0.2
+                    name = f"Person {rng.randrange(500)}"
+                    address = f"p{rng.randrange(500)}@example.org"
+                    # As `refresh_threads` stores them: each address once, at its first
+                    # message, under the greatest of its names.
+                    first, known, _ = senders.get(address, (at, name, address))
+                    senders[address] = (min(first, at), max(known, name), address)
+                    snippet = f"Message {uid} of {subject}, about the plan"
                     rows.append(
                         {
                             "id": uid,
@@ -112,11 +133,11 @@ def seed_mailbox(data_dir: Path, messages: int, seed: int) -> int:
                             "uidvalidity": 1,
                             "uid": uid,
                             "subject": subject if n == 0 else f"Re: {subject}",
-                            "from_name": f"Person {rng.randrange(500)}",
-                            "from_address": f"p{rng.randrange(500)}@example.org",
+                            "from_name": name,
+                            "from_address": address,
                             "received_at": at,
                             "is_read": not unread,
-                            "snippet": f"Message {uid} of {subject}, about the plan",
+                            "snippet": snippet,
                             "raw_sha256": "0" * 64,
                             "size": 6000,
                         }
@@ -144,6 +165,8 @@ def seed_mailbox(data_dir: Path, messages: int, seed: int) -> int:
                         "message_count": size,
                         "unread_count": 0,
                         "last_message_at": last,
+                        "snippet": snippet,
+                        "participants": participants_json(participants_of(senders.values())),
                     }
                 )
                 for folder_id in folders.values():
@@ -205,24 +228,37 @@ async def _client(
         await connection.close()
 
 
+@dataclass
+class _Phases:
+    idle: list[float]
+    loaded: list[float]
+    idle_cpu_s: float
+    loaded_cpu_s: float
+    errors: int
+
+
 async def _measure(
-    base_url: str, token: str, clients: int, window_s: float
-) -> tuple[list[float], list[float], int]:
+    base_url: str, server_pid: int, token: str, clients: int, window_s: float
+) -> _Phases:
     idle: list[float] = []
     errors: list[int] = []
     rng = random.Random(7)
     # Idle: one client, sequential (after a warm-up of the same).
     await _client(base_url, token, time.perf_counter() + 2, [], errors, rng)
+    cpu_before = tree_cpu(server_pid)
     await _client(base_url, token, time.perf_counter() + 5, idle, errors, rng)
+    idle_cpu_s = tree_cpu(server_pid) - cpu_before
     loaded: list[float] = []
     stop_at = time.perf_counter() + window_s
+    cpu_before = tree_cpu(server_pid)
     await asyncio.gather(
         *(
             _client(base_url, token, stop_at, loaded, errors, random.Random(n))
             for n in range(clients)
         )
     )
-    return idle, loaded, len(errors)
+    loaded_cpu_s = tree_cpu(server_pid) - cpu_before
+    return _Phases(idle, loaded, idle_cpu_s, loaded_cpu_s, len(errors))
 
 
 def run(messages: int, clients: int, window_s: float) -> Figures:
@@ -245,8 +281,22 @@ def run(messages: int, clients: int, window_s: float) -> Figures:
             )
             login.raise_for_status()
             token = login.json()["access_token"]
-            idle, loaded, errors = asyncio.run(_measure(server.base_url, token, clients, window_s))
-    return Figures(messages, threads, seed_s, idle, loaded, clients, window_s, errors)
+            phases = asyncio.run(_measure(server.base_url, server.pid, token, clients, window_s))
+        # With the server stopped: nothing else uses the CPU this measures.
+        breakdown = inprocess.measure(data_dir, EMAIL, pages=200)
+    return Figures(
+        messages=messages,
+        threads=threads,
+        seed_s=seed_s,
+        idle=phases.idle,
+        loaded=phases.loaded,
+        idle_cpu_s=phases.idle_cpu_s,
+        loaded_cpu_s=phases.loaded_cpu_s,
+        breakdown=breakdown,
+        clients=clients,
+        window_s=window_s,
+        errors=phases.errors,
+    )
 
 
 def report(f: Figures) -> str:
@@ -257,6 +307,13 @@ def report(f: Figures) -> str:
     idle = f"{ms(f.idle, 0.5)} / {ms(f.idle, 0.95)} ({len(f.idle)} requests)"
     loaded = f"{ms(f.loaded, 0.5)} / {ms(f.loaded, 0.95)} / {ms(f.loaded, 0.99)}"
     rate = f"{len(f.loaded) / f.window_s:.0f} pages/s ({len(f.loaded):,} requests"
+    idle_cpu = f.idle_cpu_s / max(1, len(f.idle)) * 1000
+    loaded_cpu = f.loaded_cpu_s / max(1, len(f.loaded)) * 1000
+    b = f.breakdown
+    parts = (
+        f"{b.page_ms:.2f} + {b.summaries_ms:.2f} + {b.response_ms:.2f}"
+        f" = {b.total_ms:.2f} ms ({b.pages:,} pages)"
+    )
     lines = [
         f"Thread list benchmark, {stamp}",
         "",
@@ -266,6 +323,8 @@ def report(f: Figures) -> str:
         f"| idle: one client, sequential, p50 / p95 | {idle} |",
         f"| {f.clients} concurrent clients for {f.window_s:.0f} s: p50 / p95 / p99 | {loaded} |",
         f"| … throughput | {rate}, {f.errors} not 200) |",
+        f"| server CPU per page: idle / under load | {idle_cpu:.2f} ms / {loaded_cpu:.2f} ms |",
+        f"| … of which the page itself (in-process): find / summaries / response | {parts} |",
         f"| not timed: writing the mailbox | {f.seed_s:.1f} s |",
     ]
     return "\n".join(lines)

@@ -21,11 +21,13 @@ from postwise.accounts.router import router as accounts_router
 from postwise.auth.kit import AuthKit, build_auth_kit
 from postwise.auth.router import router as auth_router
 from postwise.config import Settings
+from postwise.dashboard.router import router as dashboard_router
 from postwise.deps import Services
 from postwise.imports.router import router as imports_router
 from postwise.kit.errors import declare_body_limit, install_error_handlers
 from postwise.mail.router import router as mail_router
 from postwise.migrations.runner import upgrade_database
+from postwise.notifications.router import router as notifications_router
 from postwise.notify.router import router as notify_router
 from postwise.observability.health import router as health_router
 from postwise.observability.logging import configure_logging
@@ -58,11 +60,14 @@ def content_security_policy(settings: Settings) -> str:
     web = web_csp_sources(settings.web_dir)
     script = " ".join(["'self'", *web.get("script-src", [])])
     # MUI (Emotion) injects <style> elements at run time, which hashes cannot cover.
+    # Remote images (`https:`/`http:`) are allowed at the page level only because a mail's
+    # `srcdoc` frame inherits this policy on top of its own: the frame's own policy blocks every
+    # remote load until the user chooses "Show images", and script stays hash-only everywhere.
     return (
         "default-src 'self'; "
         f"script-src {script}; "
         "style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "img-src 'self' data: blob: https: http:; font-src 'self' data:; connect-src 'self'; "
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 
@@ -160,7 +165,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(mail_router)
     app.include_router(search_router)
+    app.include_router(dashboard_router)
     app.include_router(notify_router)
+    app.include_router(notifications_router)
     app.include_router(realtime_router)
     app.router.default = WebApp(settings.web_dir)
     _declare_middleware_problems(app)

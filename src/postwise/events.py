@@ -38,6 +38,7 @@ class EventType(StrEnum):
     FOLDER_COUNTS = "folder.counts"
     SYNC_STATUS = "sync.status"
     ACCOUNT_UPDATED = "account.updated"
+    NOTIFICATION_CREATED = "notification.created"
 
 
 def user_channel(user_id: uuid.UUID) -> str:

@@ -12,6 +12,7 @@ from postwise.auth.models import (
 from postwise.db import Base
 from postwise.instance.models import InstanceSetting
 from postwise.mail.models import Attachment, Folder, Message, PendingChange, Thread
+from postwise.notifications.models import Notification
 from postwise.users.models import User
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "KnownDevice",
     "MailAccount",
     "Message",
+    "Notification",
     "OneTimeToken",
     "PendingChange",
     "RecoveryCode",

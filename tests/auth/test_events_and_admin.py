@@ -122,6 +122,7 @@ async def test_profile(h: Harness) -> None:
         "email_verified",
         "mfa_enabled",
         "created_at",
+        "new_mail_notifications",
     }
     patched = await h.http.patch(
         "/api/users/me", json={"name": "  Ada King  ", "is_admin": False}, headers=bearer(access)

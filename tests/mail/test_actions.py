@@ -115,3 +115,64 @@ async def test_moving_to_a_folder_of_another_mailbox_is_refused(demo) -> None:
                 folder_id=uuid.uuid4(),
             )
         assert refused.value.code == "invalid_folder"
+
+
+async def test_an_undo_moves_back_only_what_the_archive_moved(demo) -> None:
+    """Archive takes a thread out of the inbox; its undo (a move back to the inbox narrowed to
+    the Archive folder) must not drag the thread's copies in Sent into the inbox too."""
+    from postwise.mail.reading import thread_message_ids
+
+    sessionmaker, result = demo
+    async with sessionmaker() as db:
+        folders = {
+            f.role: f
+            for f in (
+                await db.scalars(select(Folder).where(Folder.account_id == result.account_id))
+            ).all()
+        }
+        in_inbox_threads = select(Message.thread_id).where(Message.folder_id == folders["inbox"].id)
+        sent_copy = (
+            await db.scalars(
+                select(Message).where(
+                    Message.folder_id == folders["sent"].id,
+                    Message.thread_id.in_(in_inbox_threads),
+                )
+            )
+        ).first()
+        assert sent_copy is not None and sent_copy.thread_id is not None
+        thread = sent_copy.thread_id
+        in_inbox = (
+            await db.scalars(
+                select(Message).where(
+                    Message.thread_id == thread, Message.folder_id == folders["inbox"].id
+                )
+            )
+        ).all()
+        assert in_inbox, "the demo's replied-to thread has mail in the inbox"
+        _, archived = await thread_message_ids(db, result.user_id, [thread], action="archive")
+        await apply_action(db, user_id=result.user_id, message_ids=archived, action=Action.ARCHIVE)
+        await db.commit()
+    async with sessionmaker() as db:
+        found, back = await thread_message_ids(
+            db, result.user_id, [thread], action="move", source_folder=folders["archive"].id
+        )
+        assert found == [thread] and sorted(back) == sorted(archived)
+        await apply_action(
+            db,
+            user_id=result.user_id,
+            message_ids=back,
+            action=Action.MOVE,
+            folder_id=folders["inbox"].id,
+        )
+        await db.commit()
+    async with sessionmaker() as db:
+        again = await db.get(Message, sent_copy.id)
+        assert again is not None and again.folder_id == folders["sent"].id
+        inbox_now = (
+            await db.scalars(
+                select(Message.id).where(
+                    Message.thread_id == thread, Message.folder_id == folders["inbox"].id
+                )
+            )
+        ).all()
+        assert sorted(inbox_now) == sorted(m.id for m in in_inbox)

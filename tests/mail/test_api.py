@@ -270,6 +270,13 @@ async def test_actions_reach_the_server(h: Harness, dovecot, smtp_server, mailbo
     )
     assert star.status_code == 200, star.text
     assert star.json() == {"thread_ids": [items["Message number 0"]], "message_count": 1}
+    # The list shows it at once: the thread's stored list item was refreshed with the flag.
+    starred = {i["subject"]: i["starred"] for i in await all_pages(h, headers)}
+    assert starred == {
+        "Message number 0": True,
+        "Message number 1": False,
+        "Message number 2": False,
+    }
     archived = await h.http.post(
         "/api/threads/actions",
         json={"thread_ids": [items["Message number 1"]], "action": "archive"},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +59,13 @@ class Mailbox:
             sent_at=mail.date,
             is_read=mail.is_read,
             raw_sha256="0" * 64,
+            # What the thread list shows of a thread, varied by key: senders repeat (under
+            # several names), some mail is starred or has attachments.
+            from_name=f"Person {zlib.crc32(mail.key.encode()) % 3}",
+            from_address=f"p{zlib.crc32(mail.key.encode()) % 7}@example.org",
+            snippet=f"About {mail.key}",
+            is_starred=zlib.crc32(mail.key.encode()) % 4 == 0,
+            has_attachments=zlib.crc32(mail.key.encode()) % 5 == 0,
         )
 
     async def store(self, mails: Sequence[Mail]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
@@ -122,6 +131,24 @@ class Mailbox:
             assert thread.subject_key == subject_key(earliest.subject)
             gm_thrids = [m.gm_thrid for m in rows if m.gm_thrid is not None]
             assert thread.gm_thrid == max(gm_thrids, default=None)
+            assert_list_item(thread, rows)
+
+
+def assert_list_item(thread: Thread, rows: Sequence[Message]) -> None:
+    """The list item stored on the thread is what its messages say: the newest one's
+    snippet, each sender once (by address, its greatest name) in the order they first
+    wrote, at most ten, and whether any message is starred or has attachments."""
+    newest = max(rows, key=lambda m: (m.received_at, m.id))
+    assert thread.snippet == newest.snippet
+    assert thread.starred == any(m.is_starred for m in rows)
+    assert thread.has_attachments == any(m.has_attachments for m in rows)
+    senders: dict[str, tuple[Any, str]] = {}
+    for m in rows:
+        first, name = senders.get(m.from_address, (m.received_at, m.from_name))
+        senders[m.from_address] = (min(first, m.received_at), max(name, m.from_name))
+    ordered = sorted((first, name, address) for address, (first, name) in senders.items())
+    expected = [{"name": name, "address": address} for _, name, address in ordered[:10]]
+    assert json.loads(thread.participants) == expected
 
 
 @pytest.fixture
@@ -441,6 +468,24 @@ async def test_aggregates_follow_new_mail_flags_and_expunges(mailbox: Mailbox) -
         await session.commit()
     assert (await mailbox.threads())[thread_id].unread_count == 1
 
+    async with mailbox.sessions() as session:  # a star and an attachment, then neither
+        thread = (await mailbox.threads())[thread_id]
+        assert not thread.starred and not thread.has_attachments
+        await session.execute(update(Message).where(Message.uid == mailbox.uids["a"]).values(
+            is_starred=True, has_attachments=True))  # fmt: skip
+        await refresh_threads(session, [thread_id])
+        await session.commit()
+    thread = (await mailbox.threads())[thread_id]
+    assert thread.starred and thread.has_attachments
+    assert thread.snippet == "About c"
+    async with mailbox.sessions() as session:
+        await session.execute(update(Message).where(Message.uid == mailbox.uids["a"]).values(
+            is_starred=False, has_attachments=False))  # fmt: skip
+        await refresh_threads(session, [thread_id])
+        await session.commit()
+    thread = (await mailbox.threads())[thread_id]
+    assert not thread.starred and not thread.has_attachments
+
     async with mailbox.sessions() as session:  # an expunge of the newest message
         await session.execute(Message.__table__.delete().where(Message.uid == mailbox.uids["c"]))
         await refresh_threads(session, [thread_id])
@@ -448,6 +493,8 @@ async def test_aggregates_follow_new_mail_flags_and_expunges(mailbox: Mailbox) -
     thread = (await mailbox.threads())[thread_id]
     assert (thread.message_count, thread.unread_count) == (2, 0)
     assert thread.last_message_at == T0 + timedelta(days=2)
+    assert thread.snippet == "About b"  # the newest message left
+    await mailbox.assert_aggregates()
 
     async with mailbox.sessions() as session:  # the last messages go: so does the thread
         await session.execute(Message.__table__.delete().where(Message.thread_id == thread_id))

@@ -3,12 +3,13 @@
 import { createTheme } from "@mui/material/styles";
 
 /**
- * Light and dark palettes are emitted as CSS variables and switched with a
- * `prefers-color-scheme` media query, so the page follows the system setting
- * from the first paint without any inline script (CSP friendly, no flash).
+ * Light and dark palettes are emitted as CSS variables and switched with a class
+ * on <html>: the system setting by default, or the user's choice (Settings →
+ * Appearance). InitColorSchemeScript in the root layout sets the class before the
+ * first paint (its inline script is hashed into the CSP by scripts/csp-hashes.mjs).
  */
 export const theme = createTheme({
-  cssVariables: { colorSchemeSelector: "media" },
+  cssVariables: { colorSchemeSelector: "class" },
   colorSchemes: {
     light: {
       palette: {

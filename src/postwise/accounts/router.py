@@ -11,6 +11,8 @@ from postwise.accounts.schemas import (
     AccountList,
     AccountOut,
     AccountUpdate,
+    DiscoveredServers,
+    DiscoverRequest,
     SyncQueued,
 )
 from postwise.auth.deps import CurrentUser
@@ -49,6 +51,21 @@ async def create_account(
     account = await service.create_account(db, user=user, body=body, kit=kit)
     response.headers["Location"] = f"{router.prefix}/{account.id}"
     return await service.account_out(db, account)
+
+
+@router.post(
+    "/discover",
+    response_model=DiscoveredServers,
+    responses=problem_responses(429),
+    summary="Find a mailbox's servers",
+    description="The IMAP and SMTP servers for an address, from the same sources connecting "
+    "uses (built-in table, DNS SRV, autoconfig), without signing in anywhere. 422 "
+    "`discovery_failed` when no source knows them; 429 after 30 look-ups a minute.",
+)
+async def discover_servers(
+    body: DiscoverRequest, user: CurrentUser, kit: AuthKitDep
+) -> DiscoveredServers:
+    return await service.discover_servers(user=user, email=body.email, kit=kit)
 
 
 @router.get("/{account_id}", response_model=AccountOut, responses=problem_responses(404))

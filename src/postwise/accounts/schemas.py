@@ -135,6 +135,33 @@ class AccountUpdate(BaseModel):
     sync_window_days: WindowDays | None = None
 
 
+class DiscoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+
+
+class ServerOut(BaseModel):
+    host: str
+    port: int
+    security: Security
+
+
+class DiscoveredServers(BaseModel):
+    """Where a mailbox's servers are, found from its address alone (nothing is signed in to)."""
+
+    imap: ServerOut
+    smtp: ServerOut
+    # The sign-in name the source asks for; null means the address itself.
+    username: str | None
+    # Which source knew them: the built-in table, DNS SRV records or an autoconfig document.
+    source: Literal["provider", "dns", "autoconfig"]
+    # The provider's name when the built-in table knew it ("Gmail").
+    provider: str | None
+    # What people trip over with this provider (an app password, IMAP switched off).
+    sign_in_hint: str
+
+
 class AccountCounts(BaseModel):
     folders: int
     messages: int

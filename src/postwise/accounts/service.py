@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import structlog
 from sqlalchemy import func, select
@@ -37,6 +38,8 @@ from postwise.accounts.schemas import (
     AccountList,
     AccountOut,
     AccountUpdate,
+    DiscoveredServers,
+    ServerOut,
 )
 from postwise.auth.kit import AuthKit
 from postwise.auth.ratelimit import rule
@@ -62,6 +65,9 @@ _NO_COUNTS = AccountCounts(folders=0, messages=0, unread=0)
 # Each test makes this server connect and sign in wherever the caller says: without a limit
 # that is a password-guessing relay against any mail server, and a port scanner.
 CONNECTION_TESTS = rule("mail-connection-test", "20/minute;200/hour")
+# A look-up sends DNS queries and autoconfig requests for any domain the caller names: cheap,
+# and what the add-mailbox form does as the address is typed, but not a free resolver.
+DISCOVERY_LOOKUPS = rule("mail-discovery", "30/minute;300/hour")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,34 @@ async def _discover(email: str, settings: Settings) -> MailServers:
             "servers yourself.",
             title="Mail servers not found",
         ) from None
+
+
+_SOURCES: dict[str, Literal["provider", "dns", "autoconfig"]] = {
+    "provider": "provider",
+    "dns-srv": "dns",
+    "autoconfig": "autoconfig",
+}
+
+
+def _server_out(endpoint: ServerEndpoint) -> ServerOut:
+    return ServerOut(host=endpoint.host, port=endpoint.port, security=endpoint.security)
+
+
+async def discover_servers(*, user: User, email: str, kit: AuthKit) -> DiscoveredServers:
+    """The servers `create_account` would use for `email` when none are given, so a form can
+    show them (and let the user correct them) before anything signs in."""
+    await kit.limiter.hit(DISCOVERY_LOOKUPS, str(user.id))
+    found = await _discover(email, kit.settings)
+    kind, _, provider = found.source.partition(":")
+    source = _SOURCES.get(kind, "autoconfig")
+    return DiscoveredServers(
+        imap=_server_out(found.imap),
+        smtp=_server_out(found.smtp),
+        username=found.username,
+        source=source,
+        provider=provider or None,
+        sign_in_hint=found.sign_in_hint,
+    )
 
 
 async def _resolve(body: AccountCreate, settings: Settings) -> tuple[MailConnection, str]:

@@ -21,6 +21,8 @@ from postwise.auth.tokens import MFA_TOKEN_TTL, InvalidTokenError
 from postwise.db import utcnow
 from postwise.kit.crypto import random_token
 from postwise.kit.errors import ProblemError
+from postwise.notifications.messages import new_sign_in
+from postwise.notifications.tasks import notify_after_commit
 from postwise.store import StoreUnavailableError
 from postwise.users.models import User
 
@@ -261,6 +263,9 @@ async def _note_device(
     if not seen_before:
         return  # the very first sign-in is not news
     await insert_event(conn, EventType.NEW_DEVICE_SIGN_IN, user_id=account.id, client=client)
+    notify_after_commit(
+        db, new_sign_in(user_id=account.id, ip=client.ip, user_agent=client.user_agent)
+    )
     send_mail(
         db,
         "new_sign_in",

@@ -20,6 +20,7 @@ from postwise.auth.models import EventType, TokenPurpose
 from postwise.auth.onetime import consume_token, issue_token
 from postwise.auth.passwords import password_strength
 from postwise.db import utcnow
+from postwise.instance import service as instance
 from postwise.kit.errors import ProblemError
 from postwise.users.models import User
 from postwise.worker.queue import enqueue_job
@@ -123,7 +124,8 @@ async def _settle_first_user(db: AsyncSession) -> bool:
 async def _check_registration_open(
     db: AsyncSession, kit: AuthKit, *, email: str, invite_token: str | None
 ) -> None:
-    mode = kit.settings.registration
+    # The admin's choice (Admin → Registration) wins over POSTWISE_REGISTRATION.
+    mode = await instance.registration_mode(db, kit.settings)
     if mode == "closed":
         raise ProblemError(403, "registration_closed", "This instance does not accept sign-ups.")
     if mode == "invite":

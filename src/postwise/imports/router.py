@@ -6,6 +6,9 @@ The upload lands in `<data_dir>/imports/`, the request answers 202 at once, and 
 `accounts.import_mbox` job imports it into a local mailbox; its progress lives in the Store,
 where `GET /api/accounts/import/{import_id}` reads it. The data folder must be shared with the
 workers, as it already is for the attachment blobs.
+
+`POST /api/accounts/demo` gives the signed-in user the demo mailbox (`imports.demo`), filled by
+the `accounts.load_demo` job, which announces the mail as it lands like any import.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
 import structlog
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwise.accounts import service as accounts_service
+from postwise.accounts.models import MailAccount, SyncState
+from postwise.accounts.schemas import AccountOut
 from postwise.auth.deps import CurrentUser
 from postwise.config import Settings
 from postwise.deps import ServicesDep, SessionDep
+from postwise.events import EventType, announce
+from postwise.imports.demo import DemoSource, demo_account, demo_messages
 from postwise.imports.importer import (
     IMPORT_ACCOUNT_EMAIL,
     AccountConflictError,
@@ -37,6 +48,7 @@ from postwise.kit.errors import ProblemError, problem_responses
 from postwise.kit.text import NO_NUL
 from postwise.mail.blobs import BlobStore
 from postwise.mail.parsing import parse_pool
+from postwise.notifications.tasks import import_finished
 from postwise.store import Store
 from postwise.worker.queue import enqueue_job
 from postwise.worker.registry import JobContext, job
@@ -46,6 +58,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/accounts", tags=["accounts"], responses=problem_responses(401, 422))
 
 IMPORT_JOB = "accounts.import_mbox"
+DEMO_JOB = "accounts.load_demo"
 # Progress stays readable for a week after the last change; the lock outlives a stuck job by
 # at most this long (every progress report renews it).
 RECORD_TTL = 7 * 24 * 3600
@@ -262,6 +275,98 @@ async def import_status(import_id: str, user: CurrentUser, services: ServicesDep
     return ImportStatus.model_validate({**record, "import_id": import_id})
 
 
+# --- the demo mailbox --------------------------------------------------------------------------
+
+
+def _demo_lock(account_id: uuid.UUID | str) -> str:
+    return f"imports:demo:{account_id}"
+
+
+async def _existing_demo(db: AsyncSession, user_id: uuid.UUID) -> MailAccount | None:
+    return await db.scalar(
+        select(MailAccount).where(MailAccount.user_id == user_id, MailAccount.is_demo.is_(True))
+    )
+
+
+@router.post(
+    "/demo",
+    status_code=201,
+    response_model=AccountOut,
+    responses=problem_responses(409),
+    summary="Load the demo mailbox",
+    description="Adds the demo mailbox (about 150 generated messages over the last 60 days, "
+    "at demo.user@example.com) to the signed-in user's mailboxes: 201 with the new local "
+    "mailbox, filled in the background (the usual `message.created`, `thread.updated` and "
+    "`folder.counts` events as it lands, `sync.status` when it is full). Asked again, it "
+    "answers 200 with the same mailbox and adds nothing. 409 `account_not_local` when that "
+    "address is one of the user's connected mailboxes.",
+)
+async def load_demo(
+    response: Response, user: CurrentUser, db: SessionDep, services: ServicesDep
+) -> AccountOut:
+    account = await _existing_demo(db, user.id)
+    created = account is None
+    if account is None:
+        try:
+            # A savepoint: a second click racing this one inserts the same address first.
+            async with db.begin_nested():
+                account = await demo_account(db, user_id=user.id, reset=False)
+        except AccountConflictError as error:
+            raise ProblemError(409, "account_not_local", str(error)) from error
+        except IntegrityError:
+            account = await _existing_demo(db, user.id)
+            created = False
+            if account is None:
+                raise
+    if created or (
+        account.last_synced_at is None and await services.store.get(_demo_lock(account.id)) is None
+    ):
+        # Filled by a job, not in the request: it parses and threads ~150 messages. A mailbox
+        # whose filling never started (a worker was down) is filled by asking again.
+        enqueue_job(db, DEMO_JOB, account_id=str(account.id))
+    if not created:
+        response.status_code = 200
+    return await accounts_service.account_out(db, account)
+
+
+@job(DEMO_JOB)
+async def load_demo_mail(ctx: JobContext, *, account_id: str) -> None:
+    """Fill the demo mailbox. Run twice, the importer's duplicate check skips what is there."""
+    lock = _demo_lock(account_id)
+    if not await ctx.store.set(lock, "1", ttl=LOCK_TTL, only_if_absent=True):
+        return  # another worker is filling it
+    try:
+        async with ctx.sessionmaker() as db:
+            account = await db.get(MailAccount, uuid.UUID(account_id))
+            if account is None:
+                return
+            user_id, anchor = account.user_id, account.created_at
+
+        async def renew(_progress: ImportProgress) -> None:
+            await ctx.store.expire(lock, LOCK_TTL)
+
+        # Generating the mail is CPU work (a second or so): off the event loop, which in the
+        # embedded setup also answers requests.
+        source = DemoSource(await asyncio.to_thread(demo_messages, anchor))
+        progress = await import_messages(
+            ctx.sessionmaker,
+            account_id=uuid.UUID(account_id),
+            source=source,
+            blobs=BlobStore(ctx.settings.effective_blob_dir),
+            # ~150 messages: a worker thread parses them sooner than a process pool starts.
+            executor=None,
+            on_progress=renew,
+            store=ctx.store,
+        )
+        log.info("demo_mailbox_loaded", account_id=account_id, imported=progress.imported)
+        data = {"account_id": account_id, "state": SyncState.IDLE.value, "error": None}
+        await announce(ctx.store, user_id, EventType.SYNC_STATUS, data)
+    except MailboxDeletedError:
+        log.info("demo_mailbox_deleted_while_loading", account_id=account_id)
+    finally:
+        await ctx.store.delete_if_equal(lock, "1")
+
+
 # --- the job -----------------------------------------------------------------------------------
 
 
@@ -300,8 +405,13 @@ async def import_mbox(
         log.exception("mail_import_failed", import_id=import_id)
         record.update(status="failed", error=INTERRUPTED)
     finally:
-        if record.get("status") == "importing":  # cancelled: the process is shutting down
+        cancelled = record.get("status") == "importing"  # the process is shutting down
+        if cancelled:
             record.update(status="failed", error=INTERRUPTED)
         await _save(ctx.store, import_id, record)
         path.unlink(missing_ok=True)
         await ctx.store.delete_if_equal(lock, import_id)
+        if not cancelled:
+            await import_finished(
+                ctx, record=record, account_id=account_id, failure=record.get("error")
+            )

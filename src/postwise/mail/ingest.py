@@ -339,13 +339,15 @@ async def store_batch(
 
 
 async def refresh_folder_counts(db: AsyncSession, folder: Folder) -> None:
-    total, unread = (
+    total, unread, size = (
         await db.execute(
             select(
                 func.count(Message.id),
                 func.count(Message.id).filter(Message.is_read.is_(False)),
+                func.coalesce(func.sum(Message.size), 0),
             ).where(Message.folder_id == folder.id)
         )
     ).one()
     folder.total_count = int(total)
     folder.unread_count = int(unread)
+    folder.stored_bytes = int(size)

@@ -161,23 +161,30 @@ async def get_thread(db: AsyncSession, user_id: uuid.UUID, thread_id: uuid.UUID)
 
 
 async def thread_message_ids(
-    db: AsyncSession, user_id: uuid.UUID, thread_ids: Sequence[uuid.UUID], *, action: str
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    thread_ids: Sequence[uuid.UUID],
+    *,
+    action: str,
+    source_folder: uuid.UUID | None = None,
 ) -> tuple[list[uuid.UUID], list[int]]:
     """The messages an action on whole threads applies to, and the threads found.
 
     Archive takes the threads out of the inbox only (their other copies stay where they are);
     star marks the newest message, as Gmail does; every other action applies to every copy
     except those in an "all mail" view, which a server cannot move out of (removing the
-    other copies is what removes them there)."""
-    rows = (
-        await db.execute(
-            select(Message.id, Message.thread_id, Message.received_at, Folder.role)
-            .join(Folder, Folder.id == Message.folder_id)
-            .where(Message.thread_id.in_(list(thread_ids)), Message.user_id == user_id)
-        )
-    ).all()
+    other copies is what removes them there). `source_folder` narrows every action to the
+    copies in that folder (a thread not there at all still counts as found)."""
+    query = (
+        select(Message.id, Message.thread_id, Message.received_at, Folder.role, Message.folder_id)
+        .join(Folder, Folder.id == Message.folder_id)
+        .where(Message.thread_id.in_(list(thread_ids)), Message.user_id == user_id)
+    )
+    rows = (await db.execute(query)).all()
     asked = {tid: n for n, tid in enumerate(thread_ids)}
     found = sorted({r.thread_id for r in rows}, key=asked.__getitem__)
+    if source_folder is not None:
+        rows = [r for r in rows if r.folder_id == source_folder]
     if action == "archive":
         return found, [r.id for r in rows if r.role == "inbox"]
     if action == "star":

@@ -112,7 +112,7 @@ async def thread_actions(
     if body.action is Action.MOVE and body.folder is None:
         raise ProblemError(422, "invalid_folder", "`move` needs `folder`, the target's id.")
     found, message_ids = await reading.thread_message_ids(
-        db, user.id, body.thread_ids, action=body.action.value
+        db, user.id, body.thread_ids, action=body.action.value, source_folder=body.source_folder
     )
     if not found:
         raise reading.not_found("thread")

@@ -132,6 +132,12 @@ class ThreadActionRequest(BaseModel):
     folder: uuid.UUID | None = Field(
         default=None, description="The target folder's id, for `move` only."
     )
+    source_folder: uuid.UUID | None = Field(
+        default=None,
+        description="Only the threads' messages in this folder. An undo sends this: taking "
+        "back an archive moves what is in Archive now back to the inbox, not the thread's "
+        "copies in Sent.",
+    )
 
 
 class ThreadActionResult(BaseModel):

@@ -16,14 +16,10 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import (
-    Text,
     Uuid,
     and_,
     case,
-    cast,
     delete,
-    distinct,
-    false,
     func,
     insert,
     literal,
@@ -42,6 +38,7 @@ from postwise.mail.thread_redecide import (
     stored_rows,
     threads_with_guesses,
 )
+from postwise.mail.thread_summary import summarise, summary_of
 from postwise.mail.threading import Components, N, ancestry, is_subject_only_reply
 from postwise.mime.subjects import (
     SUBJECT_WINDOW,
@@ -87,17 +84,6 @@ class ThreadChanges:
     deleted: set[uuid.UUID]  # threads merged into another one and removed
 
 
-class _Summary(NamedTuple):
-    message_count: int
-    unread_count: int
-    last_message_at: datetime
-    subject: str
-    gm_thrid: int | None
-
-    def values(self) -> dict[str, object]:
-        return {**self._asdict(), "subject_key": subject_key(self.subject)}
-
-
 @dataclass(slots=True)
 class _ThreadInfo:
     subject: str
@@ -137,10 +123,10 @@ async def assign_threads_with_changes(
 
 
 async def refresh_threads(db: AsyncSession, thread_ids: Collection[uuid.UUID]) -> None:
-    """Recompute counts, date, subject and Gmail id of threads after flag changes or
-    expunges; threads left without messages are deleted."""
+    """Recompute counts, date, subject, Gmail id and list item of threads after flag changes
+    or expunges; threads left without messages are deleted."""
     for chunk in _chunks(list(set(thread_ids)), _BATCH):
-        summaries = await _summarise(db, chunk)
+        summaries = await summarise(db, chunk)
         if summaries:
             rows = [{"id": tid, **summary.values()} for tid, summary in summaries.items()]
             await db.execute(update(Thread), rows)
@@ -412,7 +398,7 @@ def _plan(
             plan.new_ids.add(survivor)
             first = batch[positions[0]] if positions else batch[0]
             # Re-decided messages are counted by the refresh after the writes.
-            summary = _summary_of([batch[p] for p in positions], [rows[n.row_id] for n in loose])
+            summary = summary_of([batch[p] for p in positions], [rows[n.row_id] for n in loose])
             plan.new_rows.append(
                 {
                     "id": survivor,
@@ -456,11 +442,11 @@ async def _apply(db: AsyncSession, batch: list[Message], plan: _Plan) -> ThreadC
         set_committed_value(batch[position], "thread_id", thread_id)
     _sync_loaded(db, plan.relocated)
     await db.flush()
-    # Threads decided again that kept no message are deleted by the refresh.
+    # Threads decided again that kept no message are deleted by the refresh. New threads are
+    # refreshed too: the batch's detached rows lack what their list item shows (snippet,
+    # senders, flags), which only the stored messages have.
     emptied = plan.redecided - plan.survivors
-    plain_new = plan.new_ids - set(plan.relocated.values())
-    await refresh_threads(db, (plan.survivors - plain_new) | emptied)
-    await refresh_thread_folders(db, plain_new)
+    await refresh_threads(db, plan.survivors | emptied)
     return ThreadChanges(touched=plan.survivors, deleted=set(plan.moves) | emptied)
 
 
@@ -472,63 +458,6 @@ def _sync_loaded(db: AsyncSession, relocated: dict[int, uuid.UUID]) -> None:
         loaded = session.identity_map.get(session.identity_key(Message, row_id))
         if loaded is not None:
             set_committed_value(loaded, "thread_id", thread_id)
-
-
-def _mail_key(message_id: str | None, row_id: int) -> str:
-    # The same mail in two folders (Gmail's All Mail, a copy in Sent) is one message of the
-    # conversation; rows without a Message-ID are each their own ("#" never starts an id).
-    return message_id or f"#{row_id}"
-
-
-def _summary_of(messages: list[Message], rows: Sequence[StoredRow] = ()) -> _Summary:
-    """The aggregates of a thread made only of these messages (no query needed); with stored
-    `rows` a first estimate, which `refresh_threads` then corrects."""
-    dated = [(m.received_at, m.id, m.subject) for m in messages]
-    dated += [(r.received_at, r.id, r.subject) for r in rows]
-    return _Summary(
-        message_count=len({_mail_key(m.message_id, m.id) for m in messages}),
-        unread_count=len({_mail_key(m.message_id, m.id) for m in messages if not m.is_read}),
-        last_message_at=max(when for when, _, _ in dated),
-        subject=min(dated)[2],
-        gm_thrid=max((m.gm_thrid for m in messages if m.gm_thrid is not None), default=None),
-    )
-
-
-async def _summarise(db: AsyncSession, thread_ids: list[uuid.UUID]) -> dict[uuid.UUID, _Summary]:
-    """`_summary_of` for stored threads, in one statement; threads without messages are
-    absent. A mail counts once however many folders hold it, and is unread if any copy is;
-    the Gmail thread id kept is the highest: Gmail's newest thread, where new mail goes."""
-    ranked = (
-        select(
-            Message.thread_id,
-            func.coalesce(Message.message_id, "#" + cast(Message.id, Text)).label("mail"),
-            Message.is_read,
-            Message.received_at,
-            Message.gm_thrid,
-            Message.subject,
-            func.row_number()
-            .over(partition_by=Message.thread_id, order_by=(Message.received_at, Message.id))
-            .label("rank"),
-        )
-        .where(Message.thread_id.in_(thread_ids))
-        .subquery()
-    )
-    c = ranked.c
-    rows = await db.execute(
-        select(
-            c.thread_id,
-            func.count(distinct(c.mail)),
-            func.count(distinct(case((c.is_read == false(), c.mail)))),
-            func.max(c.received_at),
-            func.max(case((c.rank == 1, c.subject))),
-            func.max(c.gm_thrid),
-        ).group_by(c.thread_id)
-    )
-    return {
-        tid: _Summary(int(count), int(unread), last, subject or "", gm_thrid)
-        for tid, count, unread, last, subject, gm_thrid in rows
-        if tid is not None
-    }
 
 
 def _chunks(values: list[N], size: int) -> Iterable[list[N]]:

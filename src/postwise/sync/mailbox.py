@@ -28,6 +28,7 @@ from postwise.events import EventType, announce
 from postwise.kit.aio import stop_if_cancelled, wait_event
 from postwise.mail.folders import remove_folder, upsert_folder
 from postwise.mail.models import Folder
+from postwise.notifications.tasks import announce_created, on_sync_state
 from postwise.sync.context import SyncContext
 from postwise.sync.folders import FolderSync
 from postwise.sync.guard import MailboxGone, account_sessionmaker
@@ -365,6 +366,7 @@ class MailboxSync:
             if state is SyncState.SYNCING and account.last_synced_at is None:
                 state = SyncState.INITIAL
             changed = account.sync_state != state or error is not None
+            previous = account.sync_state, account.last_error_code
             account.sync_state = state
             if state is not SyncState.ERROR:
                 account.last_error = None
@@ -375,6 +377,9 @@ class MailboxSync:
             if synced:
                 account.last_synced_at = utcnow()
             user_id = account.user_id
+            notification = await on_sync_state(
+                db, account, previous_state=previous[0], previous_code=previous[1]
+            )
             await db.commit()
         if changed:
             await announce(
@@ -383,3 +388,5 @@ class MailboxSync:
                 EventType.SYNC_STATUS,
                 {"account_id": str(self.account_id), "state": state.value, "error": error},
             )
+        if notification is not None:
+            await announce_created(self.ctx.store, user_id, notification)

@@ -32,6 +32,11 @@ class User(Base):
     is_demo: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default="0"
     )
+    # Desktop notifications for new mail (`NewMailNotifications`); stored here so the choice
+    # follows the user to every device (the browser's permission is per device).
+    new_mail_notifications: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="none", server_default="none"
+    )
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)

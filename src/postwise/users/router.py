@@ -1,18 +1,24 @@
-"""/api/users/me and the admin's /api/admin/users, /api/admin/events, /api/admin/invites."""
+"""/api/users/me and the admin's /api/admin/users, /api/admin/events, /api/admin/invites and
+/api/admin/settings."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.auth import registration
 from postwise.auth.deps import AdminUser, ClientDep, CurrentUser
 from postwise.auth.kit import AuthKitDep
 from postwise.auth.queries import MAX_PAGE, list_events
 from postwise.auth.schemas import EventPage
-from postwise.deps import SessionDep
+from postwise.config import Settings
+from postwise.deps import SessionDep, SettingsDep
+from postwise.instance import service as instance
+from postwise.instance.schemas import InstanceSettingsOut, InstanceSettingsUpdate
 from postwise.kit.emails import normalise_email
 from postwise.kit.errors import ProblemError, problem_responses
 from postwise.kit.ids import MAX_BIGINT, not_found_if_invalid
@@ -27,6 +33,8 @@ from postwise.users.schemas import (
     UserOut,
     UserPage,
 )
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=problem_responses(401, 422))
 admin_router = APIRouter(
@@ -43,6 +51,8 @@ async def me(user: CurrentUser) -> UserOut:
 async def update_me(body: UpdateMe, user: CurrentUser, db: SessionDep) -> UserOut:
     if body.name is not None:
         user.name = body.name.strip()
+    if body.new_mail_notifications is not None:
+        user.new_mail_notifications = body.new_mail_notifications
     await db.flush()
     return UserOut.model_validate(user)
 
@@ -73,7 +83,7 @@ async def admin_update_user(
     user = await service.admin_update(
         db, kit, admin=admin, user_id=user_id, changes=body, client=client
     )
-    return AdminUserOut.model_validate(user)
+    return await service.admin_user_out(db, user)
 
 
 @admin_router.get("/events")
@@ -100,3 +110,32 @@ async def admin_invite(
             raise ProblemError(422, "validation_error", str(error)) from error
     token, link = await registration.create_invite(db, kit, inviter=admin, email=email)
     return InviteOut(token=token, link=link)
+
+
+async def _instance_settings(db: AsyncSession, settings: Settings) -> InstanceSettingsOut:
+    stored = await instance.stored_registration_mode(db)
+    return InstanceSettingsOut(
+        registration=stored or settings.registration,
+        registration_source="environment" if stored is None else "admin",
+        registration_default=settings.registration,
+    )
+
+
+@admin_router.get("/settings")
+async def admin_settings(
+    admin: AdminUser, db: SessionDep, settings: SettingsDep
+) -> InstanceSettingsOut:
+    return await _instance_settings(db, settings)
+
+
+@admin_router.put(
+    "/settings",
+    description="Who may sign up: `open`, `invite` or `closed`, stored for the instance and "
+    "applied from the next sign-up on; `null` hands the choice back to POSTWISE_REGISTRATION.",
+)
+async def admin_update_settings(
+    body: InstanceSettingsUpdate, admin: AdminUser, db: SessionDep, settings: SettingsDep
+) -> InstanceSettingsOut:
+    await instance.set_registration_mode(db, body.registration)
+    log.info("registration_mode_changed", mode=body.registration, admin_id=str(admin.id))
+    return await _instance_settings(db, settings)

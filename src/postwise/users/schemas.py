@@ -2,10 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from postwise.kit.text import NO_NUL
+
+
+class NewMailNotifications(StrEnum):
+    """Which new mail raises a desktop notification."""
+
+    ALL = "all"
+    NONE = "none"
 
 
 class UserOut(BaseModel):
@@ -18,6 +26,9 @@ class UserOut(BaseModel):
     email_verified: bool
     mfa_enabled: bool
     created_at: datetime
+    new_mail_notifications: NewMailNotifications = Field(
+        description="Desktop notifications for new mail: `all` or `none`."
+    )
 
 
 class AdminUserOut(UserOut):
@@ -30,6 +41,7 @@ class UpdateMe(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    new_mail_notifications: NewMailNotifications | None = None
 
 
 class AdminUpdate(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from postwise.accounts import service as accounts_service
 from postwise.auth.clientinfo import ClientInfo
 from postwise.auth.events import record_event
 from postwise.auth.kit import AuthKit
-from postwise.auth.models import EventType
+from postwise.auth.models import AuthSession, EventType
 from postwise.auth.sessions import revoke_user_sessions
 from postwise.db import affected_rows
 from postwise.events import request_sync
@@ -43,12 +44,29 @@ async def search_users(db: AsyncSession, *, query: str, offset: int, limit: int)
         rows_query = rows_query.where(condition)
     total = int(await db.scalar(count_query) or 0)
     rows = (await db.scalars(rows_query)).all()
+    seen = await last_seen(db, [row.id for row in rows])
     return UserPage(
-        items=[AdminUserOut.model_validate(row) for row in rows],
+        items=[
+            AdminUserOut.model_validate(row).model_copy(update={"last_seen_at": seen.get(row.id)})
+            for row in rows
+        ],
         total=total,
         offset=offset,
         limit=limit,
     )
+
+
+async def last_seen(db: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """When each user was last active on any session (one page's users, via the user_id
+    index); a user whose sessions all expired and were cleaned away has no entry."""
+    if not user_ids:
+        return {}
+    rows = await db.execute(
+        select(AuthSession.user_id, func.max(AuthSession.last_seen_at))
+        .where(AuthSession.user_id.in_(user_ids))
+        .group_by(AuthSession.user_id)
+    )
+    return {user_id: last for user_id, last in rows.all() if last is not None}
 
 
 async def admin_update(
@@ -86,6 +104,11 @@ async def admin_update(
         )
     await db.flush()
     return user
+
+
+async def admin_user_out(db: AsyncSession, user: User) -> AdminUserOut:
+    seen = await last_seen(db, [user.id])
+    return AdminUserOut.model_validate(user).model_copy(update={"last_seen_at": seen.get(user.id)})
 
 
 async def delete_user(db: AsyncSession, *, user_id: uuid.UUID) -> bool:

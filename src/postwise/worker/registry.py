@@ -30,6 +30,7 @@ JOB_MODULES: tuple[str, ...] = (
     "postwise.sync.tasks",
     "postwise.imports.router",
     "postwise.mail.tasks",
+    "postwise.notifications.tasks",
 )
 
 

@@ -435,6 +435,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Admin Settings */
+        get: operations["admin-admin_settings"];
+        /**
+         * Admin Update Settings
+         * @description Who may sign up: `open`, `invite` or `closed`, stored for the instance and applied from the next sign-up on; `null` hands the choice back to POSTWISE_REGISTRATION.
+         */
+        put: operations["admin-admin_update_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/accounts/import": {
         parameters: {
             query?: never;
@@ -472,6 +493,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/accounts/demo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Load the demo mailbox
+         * @description Adds the demo mailbox (about 150 generated messages over the last 60 days, at demo.user@example.com) to the signed-in user's mailboxes: 201 with the new local mailbox, filled in the background (the usual `message.created`, `thread.updated` and `folder.counts` events as it lands, `sync.status` when it is full). Asked again, it answers 200 with the same mailbox and adds nothing. 409 `account_not_local` when that address is one of the user's connected mailboxes.
+         */
+        post: operations["accounts-load_demo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/accounts": {
         parameters: {
             query?: never;
@@ -487,6 +528,26 @@ export interface paths {
          * @description Finds the servers when they are not given (built-in table, DNS SRV, autoconfig), signs in to IMAP and SMTP, and only then saves the account. A failed sign-in answers 422 with `code` (auth_failed, host_unreachable, tls_error, timeout, not_imap, not_smtp) and `server` (imap or smtp). A server on a private address that POSTWISE_MAIL_PRIVATE_HOSTS does not allow answers 422 `host_not_allowed` with `field` (imap_host or smtp_host), before anything is sent to it.
          */
         post: operations["accounts-create_account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/discover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find a mailbox's servers
+         * @description The IMAP and SMTP servers for an address, from the same sources connecting uses (built-in table, DNS SRV, autoconfig), without signing in anywhere. 422 `discovery_failed` when no source knows them; 429 after 30 look-ups a minute.
+         */
+        post: operations["accounts-discover_servers"];
         delete?: never;
         options?: never;
         head?: never;
@@ -689,6 +750,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Dashboard
+         * @description Mail received and sent per day over the last `days` days (the days of the time zone `tz`, an IANA name such as Europe/Paris, zero-filled), the top senders of that window (your own addresses left out), unread mail per folder, conversations waiting for an answer to you (your mail is the newest, sent in the window more than 3 days ago; the count and the 10 oldest), and each mailbox's sync state and storage. A `tz` that is not a known zone answers 422 `invalid_timezone`.
+         */
+        get: operations["dashboard-get_dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dev/outbox": {
         parameters: {
             query?: never;
@@ -708,6 +789,63 @@ export interface paths {
          * @description Forget every kept mail.
          */
         delete: operations["dev-clear_outbox"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Notifications
+         * @description Newest first, keyset-paginated: pass `next_cursor` back as `cursor`. `unread_count` counts every unread notification of the user, whatever the page.
+         */
+        get: operations["notifications-list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Read
+         * @description Mark `ids` (the user's own; others are ignored) or, with `all: true`, every notification as read.
+         */
+        post: operations["notifications-mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{notification_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Notification */
+        delete: operations["notifications-delete_notification"];
         options?: never;
         head?: never;
         patch?: never;
@@ -847,6 +985,24 @@ export interface components {
          * @enum {string}
          */
         Action: "read" | "unread" | "star" | "unstar" | "archive" | "move" | "trash" | "spam" | "delete";
+        /** Activity */
+        Activity: {
+            /**
+             * Days
+             * @description Every day of the window, oldest first.
+             */
+            days: components["schemas"]["DayActivity"][];
+            /**
+             * Received
+             * @description Received over the whole window.
+             */
+            received: number;
+            /**
+             * Sent
+             * @description Sent over the whole window.
+             */
+            sent: number;
+        };
         /** AddressOut */
         AddressOut: {
             /** Name */
@@ -883,6 +1039,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** @description Desktop notifications for new mail: `all` or `none`. */
+            new_mail_notifications: components["schemas"]["NewMailNotifications"];
             /** Is Active */
             is_active: boolean;
             /** Locked Until */
@@ -922,12 +1080,86 @@ export interface components {
             /** Code */
             code: string;
         };
+        /** Dashboard */
+        Dashboard: {
+            /** Days */
+            days: number;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Since
+             * Format: date
+             * @description The first day of the window.
+             */
+            since: string;
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            activity: components["schemas"]["Activity"];
+            /** Top Senders */
+            top_senders: components["schemas"]["TopSender"][];
+            /**
+             * Unread
+             * @description Folders with unread mail, most unread first (All Mail views left out: they repeat the other folders).
+             */
+            unread: components["schemas"]["FolderUnread"][];
+            /** Unread Total */
+            unread_total: number;
+            waiting: components["schemas"]["Waiting"];
+            /** Mailboxes */
+            mailboxes: components["schemas"]["MailboxStatus"][];
+        };
+        /** DayActivity */
+        DayActivity: {
+            /**
+             * Day
+             * Format: date
+             * @description A calendar day in the asked time zone.
+             */
+            day: string;
+            /**
+             * Received
+             * @description Mail that reached you that day (each mail once).
+             */
+            received: number;
+            /**
+             * Sent
+             * @description Mail you sent that day.
+             */
+            sent: number;
+        };
         /** DisableMfaRequest */
         DisableMfaRequest: {
             /** Password */
             password: string;
             /** Code */
             code: string;
+        };
+        /** DiscoverRequest */
+        DiscoverRequest: {
+            /** Email */
+            email: string;
+        };
+        /**
+         * DiscoveredServers
+         * @description Where a mailbox's servers are, found from its address alone (nothing is signed in to).
+         */
+        DiscoveredServers: {
+            imap: components["schemas"]["ServerOut"];
+            smtp: components["schemas"]["ServerOut"];
+            /** Username */
+            username: string | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "provider" | "dns" | "autoconfig";
+            /** Provider */
+            provider: string | null;
+            /** Sign In Hint */
+            sign_in_hint: string;
         };
         /** EmailRequest */
         EmailRequest: {
@@ -1010,6 +1242,33 @@ export interface components {
             /** Unread Count */
             unread_count: number;
         };
+        /** FolderUnread */
+        FolderUnread: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /**
+             * Mailbox
+             * @description The mailbox's address.
+             */
+            mailbox: string;
+            /**
+             * Folder Id
+             * Format: uuid
+             */
+            folder_id: string;
+            /**
+             * Folder
+             * @description The folder's name for menus (last path segment).
+             */
+            folder: string;
+            /** Role */
+            role: string | null;
+            /** Unread */
+            unread: number;
+        };
         /** Health */
         Health: {
             /**
@@ -1064,6 +1323,32 @@ export interface components {
             /** Error */
             error?: string | null;
         };
+        /** InstanceSettingsOut */
+        InstanceSettingsOut: {
+            /**
+             * Registration
+             * @enum {string}
+             */
+            registration: "open" | "invite" | "closed";
+            /**
+             * Registration Source
+             * @enum {string}
+             */
+            registration_source: "admin" | "environment";
+            /**
+             * Registration Default
+             * @enum {string}
+             */
+            registration_default: "open" | "invite" | "closed";
+        };
+        /** InstanceSettingsUpdate */
+        InstanceSettingsUpdate: {
+            /**
+             * Registration
+             * @description open, invite (an invitation is needed) or closed; null hands the choice back to POSTWISE_REGISTRATION.
+             */
+            registration: ("open" | "invite" | "closed") | null;
+        };
         /** InviteOut */
         InviteOut: {
             /** Token */
@@ -1085,6 +1370,57 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /** MailboxStatus */
+        MailboxStatus: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Email */
+            email: string;
+            /** Display Name */
+            display_name: string;
+            kind: components["schemas"]["AccountKind"];
+            /** Is Demo */
+            is_demo: boolean;
+            sync_state: components["schemas"]["SyncState"];
+            /** Last Synced At */
+            last_synced_at: string | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Message Count
+             * @description Mails stored, each once however many folders.
+             */
+            message_count: number;
+            /**
+             * Storage Bytes
+             * @description Their size as stored, each once.
+             */
+            storage_bytes: number;
+        };
+        /** MarkRead */
+        MarkRead: {
+            /** Ids */
+            ids?: string[];
+            /**
+             * All
+             * @description Every notification of the user.
+             * @default false
+             */
+            all: boolean;
+        };
+        /** MarkReadResult */
+        MarkReadResult: {
+            /**
+             * Updated
+             * @description Notifications that were unread and now are read.
+             */
+            updated: number;
+            /** Unread Count */
+            unread_count: number;
         };
         /** MessageOut */
         MessageOut: {
@@ -1180,6 +1516,63 @@ export interface components {
             mfa_token: string;
         };
         /**
+         * NewMailNotifications
+         * @description Which new mail raises a desktop notification.
+         * @enum {string}
+         */
+        NewMailNotifications: "all" | "none";
+        /** NotificationOut */
+        NotificationOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @description `mailbox_error`, `import_finished`, `new_sign_in`; more may be added.
+             */
+            kind: string;
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /**
+             * Link
+             * @description A path in the web app to open, e.g. `/settings/`.
+             */
+            link: string | null;
+            /**
+             * Data
+             * @description Facts behind the words (ids, counts), per kind.
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Read At */
+            read_at: string | null;
+        };
+        /** NotificationPage */
+        NotificationPage: {
+            /** Items */
+            items: components["schemas"]["NotificationOut"][];
+            /**
+             * Unread Count
+             * @description Of all the user's notifications, not just this page.
+             */
+            unread_count: number;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
+        /**
          * OutboxItem
          * @description A transactional mail kept in the dev outbox instead of being sent.
          */
@@ -1256,6 +1649,13 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** Recipient */
+        Recipient: {
+            /** Name */
+            name: string;
+            /** Address */
+            address: string;
+        };
         /** RecoveryCodes */
         RecoveryCodes: {
             /** Recovery Codes */
@@ -1318,6 +1718,14 @@ export interface components {
          * @enum {string}
          */
         Security: "ssl" | "starttls" | "none";
+        /** ServerOut */
+        ServerOut: {
+            /** Host */
+            host: string;
+            /** Port */
+            port: number;
+            security: components["schemas"]["Security"];
+        };
         /** SessionList */
         SessionList: {
             /** Items */
@@ -1398,6 +1806,11 @@ export interface components {
              * @description The target folder's id, for `move` only.
              */
             folder?: string | null;
+            /**
+             * Source Folder
+             * @description Only the threads' messages in this folder. An undo sends this: taking back an archive moves what is in Archive now back to the inbox, not the thread's copies in Sent.
+             */
+            source_folder?: string | null;
         };
         /** ThreadActionResult */
         ThreadActionResult: {
@@ -1533,6 +1946,24 @@ export interface components {
              */
             refresh_token?: string | null;
         };
+        /** TopSender */
+        TopSender: {
+            /**
+             * Name
+             * @description The name they last wrote under, or empty.
+             */
+            name: string;
+            /**
+             * Address
+             * @description Lower case.
+             */
+            address: string;
+            /**
+             * Count
+             * @description Mails from them in the window.
+             */
+            count: number;
+        };
         /** TotpSetupResponse */
         TotpSetupResponse: {
             /** Secret */
@@ -1546,6 +1977,7 @@ export interface components {
         UpdateMe: {
             /** Name */
             name?: string | null;
+            new_mail_notifications?: components["schemas"]["NewMailNotifications"] | null;
         };
         /** UserOut */
         UserOut: {
@@ -1569,6 +2001,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** @description Desktop notifications for new mail: `all` or `none`. */
+            new_mail_notifications: components["schemas"]["NewMailNotifications"];
         };
         /** UserPage */
         UserPage: {
@@ -1580,6 +2014,44 @@ export interface components {
             offset: number;
             /** Limit */
             limit: number;
+        };
+        /** Waiting */
+        Waiting: {
+            /**
+             * Count
+             * @description Conversations waiting in the window.
+             */
+            count: number;
+            /**
+             * After Days
+             * @description How long without an answer counts as waiting.
+             */
+            after_days: number;
+            /**
+             * Threads
+             * @description The longest-waiting ones, oldest first.
+             */
+            threads: components["schemas"]["WaitingThread"][];
+        };
+        /** WaitingThread */
+        WaitingThread: {
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /** Subject */
+            subject: string;
+            /** To */
+            to: components["schemas"]["Recipient"][];
+            /**
+             * Sent At
+             * Format: date-time
+             * @description When your last message went out.
+             */
+            sent_at: string;
+            /** Days Waiting */
+            days_waiting: number;
         };
     };
     responses: never;
@@ -3862,6 +4334,160 @@ export interface operations {
             };
         };
     };
+    "admin-admin_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceSettingsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-admin_update_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstanceSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceSettingsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "accounts-import_upload": {
         parameters: {
             query?: {
@@ -3994,6 +4620,56 @@ export interface operations {
             };
         };
     };
+    "accounts-load_demo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "accounts-list_accounts": {
         parameters: {
             query?: never;
@@ -4068,6 +4744,70 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "accounts-discover_servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscoverRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscoveredServers"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4823,6 +5563,51 @@ export interface operations {
             };
         };
     };
+    "dashboard-get_dashboard": {
+        parameters: {
+            query?: {
+                /** @description The window, in days. */
+                days?: number;
+                /** @description The IANA time zone the days are counted in. */
+                tz?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "dev-list_outbox": {
         parameters: {
             query?: never;
@@ -4871,6 +5656,154 @@ export interface operations {
             };
             /** @description Not running with POSTWISE_ENV=dev. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "notifications-list_notifications": {
+        parameters: {
+            query?: {
+                unread_only?: boolean;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "notifications-mark_read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkRead"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarkReadResult"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "notifications-delete_notification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

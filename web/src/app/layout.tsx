@@ -1,3 +1,4 @@
+import InitColorSchemeScript from "@mui/material/InitColorSchemeScript";
 import { AppRouterCacheProvider } from "@mui/material-nextjs/v16-appRouter";
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
@@ -7,6 +8,7 @@ import { Providers } from "./providers";
 export const metadata: Metadata = {
   title: { default: "Postwise", template: "%s · Postwise" },
   description: "Self-hosted AI email assistant",
+  icons: { icon: { url: "/favicon.ico", sizes: "32x32" } },
 };
 
 export const viewport: Viewport = {
@@ -19,8 +21,10 @@ export const viewport: Viewport = {
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
-    <html lang="en">
+    // The colour-scheme script sets a class on <html> before React hydrates.
+    <html lang="en" suppressHydrationWarning>
       <body>
+        <InitColorSchemeScript attribute="class" />
         <AppRouterCacheProvider>
           <Providers>{children}</Providers>
         </AppRouterCacheProvider>

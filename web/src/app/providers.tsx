@@ -14,9 +14,8 @@ export function makeQueryClient(): QueryClient {
     defaultOptions: {
       queries: {
         // Fresh for 30 s, then refetched when next used; never on window focus.
-        // The server publishes live events (WS /api/ws, docs/websocket.md) but
-        // the web app does not subscribe to them yet: updating or invalidating
-        // these caches from them is planned, not built, so nothing here is live.
+        // Live events (WS /api/ws, docs/websocket.md) keep these caches
+        // current: see src/live/.
         staleTime: 30_000,
         gcTime: 5 * 60_000,
         // Client errors (4xx) will not fix themselves; server and network

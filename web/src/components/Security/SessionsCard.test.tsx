@@ -36,7 +36,7 @@ describe("SessionsCard", () => {
     const user = userEvent.setup();
     renderWithProviders(<SessionsCard />);
 
-    const table = await screen.findByRole("table", { name: "Signed-in devices" });
+    const table = await screen.findByRole("list", { name: "Signed-in devices" });
     const rows = within(table).getAllByTestId("session-row");
     expect(rows).toHaveLength(2);
     expect(within(rows[0] as HTMLElement).getByText("Chrome on Linux")).toBeInTheDocument();

@@ -7,51 +7,93 @@ import Drawer from "@mui/material/Drawer";
 import IconButton from "@mui/material/IconButton";
 import Toolbar from "@mui/material/Toolbar";
 import Typography from "@mui/material/Typography";
-import { useState, type ReactNode } from "react";
+import NextLink from "next/link";
+import { usePathname, useSearchParams } from "next/navigation";
+import { Suspense, useState, type ReactNode } from "react";
+
+import { parseLocation } from "@/components/Mail/location";
+import { NotificationBell } from "@/components/Notifications/NotificationBell";
+import { SearchBar } from "@/components/Search/SearchBar";
+import { LiveUpdates } from "@/live/LiveUpdates";
 
 import { HealthChip } from "./HealthChip";
 import { NavList } from "./NavList";
 import { UserMenu } from "./UserMenu";
 
-const DRAWER_WIDTH = 240;
+const DRAWER_WIDTH = 256;
 const MOBILE_NAV_ID = "mobile-navigation";
 
+/** The navigation with the mail view's place read from the address. */
+function CurrentNavList({ onNavigate }: { onNavigate?: () => void }) {
+  const searchParams = useSearchParams();
+  return <NavList current={parseLocation(searchParams)} onNavigate={onNavigate} />;
+}
+
+/** useSearchParams needs a Suspense boundary in a static export; the fallback is the same list. */
+function Navigation({ onNavigate }: { onNavigate?: () => void }) {
+  return (
+    <Suspense fallback={<NavList current={null} onNavigate={onNavigate} />}>
+      <CurrentNavList onNavigate={onNavigate} />
+    </Suspense>
+  );
+}
+
 /**
- * Top bar, folder navigation and content area. Which drawer shows is decided
- * by CSS breakpoints rather than a JS media query, so the prerendered HTML is
- * already right for the device and nothing jumps during hydration.
+ * Top bar (name, search in the centre, status, notifications, account), navigation and
+ * content. Which drawer shows is decided by CSS breakpoints rather than a JS media query, so
+ * the prerendered HTML is already right for the device and nothing jumps during hydration.
+ * The mail view (`/`) fills the screen and scrolls inside its own panes; other pages scroll.
  */
 export function AppShell({ children }: { children: ReactNode }) {
   const [mobileOpen, setMobileOpen] = useState(false);
   const closeMobile = () => setMobileOpen(false);
+  const pathname = usePathname();
+  const mailScreen = pathname === "/" || pathname === "";
 
   return (
     <Box sx={{ display: "flex", minHeight: "100dvh" }}>
+      <LiveUpdates />
       <AppBar
         position="fixed"
         color="inherit"
         elevation={0}
-        sx={{
-          zIndex: (theme) => theme.zIndex.drawer + 1,
-          borderBottom: 1,
-          borderColor: "divider",
-        }}
+        sx={{ zIndex: (theme) => theme.zIndex.drawer + 1, borderBottom: 1, borderColor: "divider" }}
       >
-        <Toolbar>
+        <Toolbar sx={{ gap: { xs: 0.5, sm: 1 }, px: { xs: 1, sm: 2 } }}>
           <IconButton
             edge="start"
             aria-label="Open navigation"
             aria-controls={MOBILE_NAV_ID}
             aria-expanded={mobileOpen}
             onClick={() => setMobileOpen((open) => !open)}
-            sx={{ mr: 1, display: { md: "none" } }}
+            sx={{ display: { md: "none" } }}
           >
             <MenuIcon />
           </IconButton>
-          <Typography variant="h6" component="div" sx={{ flexGrow: 1, fontWeight: 600 }}>
+          <Typography
+            variant="h6"
+            component={NextLink}
+            href="/"
+            sx={{
+              display: { xs: "none", sm: "block" },
+              width: { md: DRAWER_WIDTH - 24 },
+              flex: "none",
+              fontWeight: 600,
+              color: "inherit",
+              textDecoration: "none",
+            }}
+          >
             Postwise
           </Typography>
+          <Box sx={{ flex: 1, minWidth: 0, display: "flex", justifyContent: "center" }}>
+            <Box sx={{ width: "100%", maxWidth: 720 }}>
+              <Suspense fallback={null}>
+                <SearchBar />
+              </Suspense>
+            </Box>
+          </Box>
           <HealthChip />
+          <NotificationBell />
           <UserMenu />
         </Toolbar>
       </AppBar>
@@ -61,14 +103,11 @@ export function AppShell({ children }: { children: ReactNode }) {
           variant="temporary"
           open={mobileOpen}
           onClose={closeMobile}
-          sx={{
-            display: { xs: "block", md: "none" },
-            "& .MuiDrawer-paper": { width: DRAWER_WIDTH },
-          }}
+          sx={{ display: { xs: "block", md: "none" }, "& .MuiDrawer-paper": { width: DRAWER_WIDTH } }}
           slotProps={{ paper: { id: MOBILE_NAV_ID } }}
         >
           <Toolbar />
-          <NavList onNavigate={closeMobile} />
+          <Navigation onNavigate={closeMobile} />
         </Drawer>
         <Drawer
           variant="permanent"
@@ -79,16 +118,24 @@ export function AppShell({ children }: { children: ReactNode }) {
           }}
         >
           <Toolbar />
-          <NavList />
+          <Navigation />
         </Drawer>
       </Box>
 
       <Box
         component="main"
-        sx={{ flexGrow: 1, minWidth: 0, p: { xs: 2, sm: 3 }, display: "flex", flexDirection: "column" }}
+        sx={
+          mailScreen
+            ? { flexGrow: 1, minWidth: 0, height: "100dvh", display: "flex", flexDirection: "column", overflow: "hidden" }
+            : { flexGrow: 1, minWidth: 0, p: { xs: 2, sm: 3 }, display: "flex", flexDirection: "column" }
+        }
       >
-        <Toolbar />
-        {children}
+        <Toolbar sx={{ flex: "none" }} />
+        {mailScreen ? (
+          <Box sx={{ flex: 1, minHeight: 0, display: "flex" }}>{children}</Box>
+        ) : (
+          children
+        )}
       </Box>
     </Box>
   );

@@ -14,6 +14,7 @@ import { useId, useState } from "react";
 
 import { useMe } from "@/api/users";
 import { useAuth } from "@/auth/AuthProvider";
+import { visuallyHidden } from "@/components/Mail/listStyles";
 
 function initials(name: string | null | undefined, email: string | undefined): string {
   const source = name?.trim() || email || "";
@@ -41,7 +42,6 @@ export function UserMenu() {
   return (
     <>
       <IconButton
-        aria-label="Account menu"
         aria-controls={anchor ? menuId : undefined}
         aria-haspopup="menu"
         aria-expanded={anchor !== null}
@@ -49,7 +49,10 @@ export function UserMenu() {
         disabled={signingOut}
         sx={{ ml: 1 }}
       >
-        <Avatar sx={{ width: 32, height: 32, fontSize: 14, bgcolor: "primary.main" }}>
+        {/* Named by hidden text rather than aria-label, so the initials shown are not a
+            visible label missing from the name (WCAG 2.5.3). */}
+        <span style={visuallyHidden}>Account menu</span>
+        <Avatar aria-hidden sx={{ width: 32, height: 32, fontSize: 14, bgcolor: "primary.main" }}>
           {initials(user?.name, user?.email)}
         </Avatar>
       </IconButton>

@@ -1,30 +1,55 @@
 import ArchiveOutlined from "@mui/icons-material/ArchiveOutlined";
+import AdminPanelSettingsOutlined from "@mui/icons-material/AdminPanelSettingsOutlined";
+import DashboardOutlined from "@mui/icons-material/DashboardOutlined";
+import DeleteOutline from "@mui/icons-material/DeleteOutlined";
 import DraftsOutlined from "@mui/icons-material/DraftsOutlined";
 import InboxOutlined from "@mui/icons-material/InboxOutlined";
+import ReportGmailerrorredOutlined from "@mui/icons-material/ReportGmailerrorredOutlined";
 import SendOutlined from "@mui/icons-material/SendOutlined";
 import SettingsOutlined from "@mui/icons-material/SettingsOutlined";
 import StarBorderOutlined from "@mui/icons-material/StarBorderOutlined";
 import type { SvgIconComponent } from "@mui/icons-material";
 
+import type { Folder, MailAccount } from "@/api/mail";
+import { buildFolderTree, type FolderNode } from "@/components/Mail/folderTree";
+import { DEFAULT_FOLDER, STARRED_QUERY, type MailLocation } from "@/components/Mail/location";
+
+/** A page of its own (a statically exported route). */
 export interface NavEntry {
   label: string;
   href: string;
   icon: SvgIconComponent;
 }
 
-/** Top-level destinations; every href is a statically exported route. */
-export const mailNav: readonly NavEntry[] = [
-  { label: "Inbox", href: "/", icon: InboxOutlined },
-  { label: "Starred", href: "/starred/", icon: StarBorderOutlined },
-  { label: "Sent", href: "/sent/", icon: SendOutlined },
-  { label: "Drafts", href: "/drafts/", icon: DraftsOutlined },
-  { label: "Archive", href: "/archive/", icon: ArchiveOutlined },
+/** A place in the mail view, across every mailbox. */
+export interface MailEntry {
+  label: string;
+  icon: SvgIconComponent;
+  location: Partial<MailLocation>;
+  /** The number beside it: unread mail, or for drafts how many there are. */
+  count?: { role: string; of: "unread" | "total" };
+}
+
+export const mailEntries: readonly MailEntry[] = [
+  { label: "Inbox", icon: InboxOutlined, location: { folder: "inbox" }, count: { role: "inbox", of: "unread" } },
+  { label: "Starred", icon: StarBorderOutlined, location: { q: STARRED_QUERY } },
+  { label: "Sent", icon: SendOutlined, location: { folder: "sent" } },
+  { label: "Drafts", icon: DraftsOutlined, location: { folder: "drafts" }, count: { role: "drafts", of: "total" } },
+  { label: "Archive", icon: ArchiveOutlined, location: { folder: "archive" } },
+  { label: "Spam", icon: ReportGmailerrorredOutlined, location: { folder: "junk" }, count: { role: "junk", of: "unread" } },
+  { label: "Trash", icon: DeleteOutline, location: { folder: "trash" } },
 ];
 
-export const settingsNav: NavEntry = {
-  label: "Settings",
-  href: "/settings/",
-  icon: SettingsOutlined,
+export const appEntries: readonly NavEntry[] = [
+  { label: "Dashboard", href: "/dashboard/", icon: DashboardOutlined },
+  { label: "Settings", href: "/settings/", icon: SettingsOutlined },
+];
+
+/** Shown to administrators only (the server refuses everyone else anyway). */
+export const adminEntry: NavEntry = {
+  label: "Administration",
+  href: "/admin/",
+  icon: AdminPanelSettingsOutlined,
 };
 
 /** Compare paths with and without the trailing slash the export adds. */
@@ -32,4 +57,68 @@ export function isActive(href: string, pathname: string | null): boolean {
   if (pathname === null) return false;
   const strip = (path: string) => (path.length > 1 ? path.replace(/\/+$/, "") : path);
   return strip(href) === strip(pathname);
+}
+
+/** Settings and its sub-pages all light up "Settings". */
+export function isWithin(href: string, pathname: string | null): boolean {
+  if (pathname === null || href === "/") return isActive(href, pathname);
+  const base = href.replace(/\/+$/, "");
+  return pathname === base || pathname.startsWith(`${base}/`);
+}
+
+/** Whether the mail view is at this entry's place (the open thread aside). */
+export function isCurrentMail(entry: Partial<MailLocation>, current: MailLocation | null): boolean {
+  if (current === null) return false;
+  if (entry.q || current.q) return entry.q === current.q && (entry.account ?? undefined) === current.account;
+  return (entry.folder ?? DEFAULT_FOLDER) === current.folder && (entry.account ?? undefined) === current.account;
+}
+
+/** The sum of a role's counters over every mailbox. */
+export function roleCount(folders: readonly Folder[] | undefined, role: string, of: "unread" | "total"): number {
+  if (!folders) return 0;
+  return folders
+    .filter((folder) => folder.role === role)
+    .reduce((sum, folder) => sum + (of === "unread" ? folder.unread_count : folder.total_count), 0);
+}
+
+/** The roles the unified entries cover. */
+const UNIFIED_ROLES: ReadonlySet<string> = new Set(["inbox", "sent", "drafts", "archive", "junk", "trash"]);
+
+export interface MailboxSection {
+  accountId: string;
+  label: string;
+  tree: FolderNode[];
+}
+
+/**
+ * One section per mailbox with its folder tree. With a single mailbox the unified entries
+ * above already lead to its special folders, so the tree leaves those out.
+ */
+export function mailboxSections(
+  folders: readonly Folder[],
+  accounts: readonly MailAccount[] | undefined,
+): MailboxSection[] {
+  const byAccount = new Map<string, Folder[]>();
+  for (const folder of folders) {
+    byAccount.set(folder.account_id, [...(byAccount.get(folder.account_id) ?? []), folder]);
+  }
+  // Mailboxes in the order the user added them; any the account list does not know yet last.
+  const order = [
+    ...(accounts ?? []).map((account) => account.id).filter((id) => byAccount.has(id)),
+    ...[...byAccount.keys()].filter((id) => !accounts?.some((account) => account.id === id)),
+  ];
+  const several = order.length > 1;
+  return order.map((accountId) => {
+    const account = accounts?.find((candidate) => candidate.id === accountId);
+    return {
+      accountId,
+      label: account ? account.display_name || account.email : "Mailbox",
+      tree: buildFolderTree(byAccount.get(accountId) ?? [], { hideRoles: several ? undefined : UNIFIED_ROLES }),
+    };
+  });
+}
+
+/** Where a folder of the tree leads: its role in that mailbox, or the folder itself. */
+export function folderLocation(folder: Folder): Partial<MailLocation> {
+  return folder.role ? { folder: folder.role, account: folder.account_id } : { folder: folder.id };
 }

@@ -1,9 +1,5 @@
-import type { Metadata } from "next";
+import { FolderRedirect } from "@/components/Mail/FolderRedirect";
 
-import { EmptyFolder } from "@/components/Mail/EmptyFolder";
-
-export const metadata: Metadata = { title: "Drafts" };
-
-export default function DraftsPage() {
-  return <EmptyFolder title="Drafts" />;
+export default function LegacyFolderPage() {
+  return <FolderRedirect href="/?folder=drafts" />;
 }

@@ -1,9 +1,5 @@
-import type { Metadata } from "next";
+import { FolderRedirect } from "@/components/Mail/FolderRedirect";
 
-import { EmptyFolder } from "@/components/Mail/EmptyFolder";
-
-export const metadata: Metadata = { title: "Sent" };
-
-export default function SentPage() {
-  return <EmptyFolder title="Sent" />;
+export default function LegacyFolderPage() {
+  return <FolderRedirect href="/?folder=sent" />;
 }

@@ -1,9 +1,5 @@
-import type { Metadata } from "next";
+import { FolderRedirect } from "@/components/Mail/FolderRedirect";
 
-import { EmptyFolder } from "@/components/Mail/EmptyFolder";
-
-export const metadata: Metadata = { title: "Starred" };
-
-export default function StarredPage() {
-  return <EmptyFolder title="Starred" />;
+export default function LegacyStarredPage() {
+  return <FolderRedirect href="/?q=is%3Astarred" />;
 }

@@ -1,0 +1,1 @@
+"""`python -m bench.dashboard`: GET /api/dashboard over a 100,000-message mailbox."""

@@ -1,0 +1,86 @@
+"""Where a page's CPU goes, measured in-process on the bench's mailbox: finding the page in the
+per-folder thread index, building its 50 summaries, and the response model's validation and
+JSON encoding as FastAPI does them. CPU is the process's (the SQLite connection's thread
+included), so it adds up to what the server spends on these steps, without HTTP, sign-in and
+the transaction around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import TypeAdapter
+from sqlalchemy import select
+
+from postwise.config import Settings
+from postwise.db import create_engine, create_sessionmaker
+from postwise.mail import listing
+from postwise.mail.schemas import ThreadPage
+from postwise.users.models import User
+
+# Pages are read as the HTTP clients read them: the first, then a few further, then again.
+_DEPTH = 4
+_ROUNDS = 7
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Milliseconds of CPU per 50-item page, the median of a few rounds."""
+
+    page_ms: float
+    summaries_ms: float
+    response_ms: float
+    pages: int
+
+    @property
+    def total_ms(self) -> float:
+        return self.page_ms + self.summaries_ms + self.response_ms
+
+
+def measure(data_dir: Path, email: str, pages: int) -> Breakdown:
+    return asyncio.run(_measure(data_dir, email, pages))
+
+
+async def _measure(data_dir: Path, email: str, pages: int) -> Breakdown:
+    engine = create_engine(Settings(env="dev", data_dir=data_dir))
+    adapter = TypeAdapter(ThreadPage)
+    rounds: list[tuple[float, float, float]] = []
+    try:
+        async with create_sessionmaker(engine)() as db:
+            user_id = await db.scalar(select(User.id).where(User.email == email))
+            assert user_id is not None
+            folders = await listing.resolve_folders(db, user_id, "inbox", None)
+            cursor: listing.Cursor | None = None
+            for n in range(-1, _ROUNDS):  # round -1 warms the caches up
+                spent = [0.0, 0.0, 0.0]
+                for i in range(pages):
+                    if i % _DEPTH == 0:
+                        cursor = None
+                    began = time.process_time()
+                    ids, cursor = await listing.page_threads(
+                        db, user_id, folders, limit=50, after=cursor
+                    )
+                    found = time.process_time()
+                    items = await listing.thread_summaries(db, user_id, ids)
+                    built = time.process_time()
+                    next_cursor = listing.encode_cursor(cursor) if cursor else None
+                    page = ThreadPage(items=items, next_cursor=next_cursor)
+                    # What FastAPI does with the returned model (fastapi.routing).
+                    adapter.dump_json(adapter.validate_python(page, from_attributes=True))
+                    done = time.process_time()
+                    spent[0] += found - began
+                    spent[1] += built - found
+                    spent[2] += done - built
+                if n >= 0:
+                    rounds.append((spent[0], spent[1], spent[2]))
+    finally:
+        await engine.dispose()
+
+    def median_ms(k: int) -> float:
+        return statistics.median(r[k] for r in rounds) / pages * 1000
+
+    return Breakdown(median_ms(0), median_ms(1), median_ms(2), pages * _ROUNDS)

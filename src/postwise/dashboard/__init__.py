@@ -1,0 +1,1 @@
+"""The dashboard: mail activity, top senders, unread, waiting conversations and mailbox health."""

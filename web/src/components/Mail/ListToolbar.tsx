@@ -1,0 +1,96 @@
+"use client";
+
+import CloseIcon from "@mui/icons-material/Close";
+import Refresh from "@mui/icons-material/Refresh";
+import Box from "@mui/material/Box";
+import Checkbox from "@mui/material/Checkbox";
+import IconButton from "@mui/material/IconButton";
+import Tooltip from "@mui/material/Tooltip";
+import Typography from "@mui/material/Typography";
+
+import { ActionButtons, type ActionButtonsProps } from "./ActionButtons";
+
+interface ListToolbarProps {
+  title: string;
+  selectedCount: number;
+  loadedCount: number;
+  onSelectAll: () => void;
+  onSelectNone: () => void;
+  onRefresh: () => void;
+  refreshing: boolean;
+  /** Actions on the selection (when there is one). */
+  actions: Omit<ActionButtonsProps, "onAction"> & { onAction: ActionButtonsProps["onAction"] };
+}
+
+/**
+ * Above the list: the folder's name, or with a selection its size and the bulk actions. One
+ * fixed height, so checking the first row does not push the list down.
+ */
+export function ListToolbar({
+  title,
+  selectedCount,
+  loadedCount,
+  onSelectAll,
+  onSelectNone,
+  onRefresh,
+  refreshing,
+  actions,
+}: ListToolbarProps) {
+  const all = loadedCount > 0 && selectedCount >= loadedCount;
+  const some = selectedCount > 0 && !all;
+  return (
+    <Box
+      role="toolbar"
+      aria-label={selectedCount > 0 ? "Selected conversations" : "Conversation list"}
+      sx={{
+        display: "flex",
+        alignItems: "center",
+        gap: 0.5,
+        minHeight: 48,
+        px: 0.5,
+        borderBottom: 1,
+        borderColor: "divider",
+        overflowX: "auto",
+        overflowY: "hidden",
+        flex: "none",
+      }}
+    >
+      <Tooltip title={selectedCount > 0 ? "Select none" : "Select all"}>
+        <Checkbox
+          checked={all}
+          indeterminate={some}
+          disabled={loadedCount === 0}
+          onChange={() => (selectedCount > 0 ? onSelectNone() : onSelectAll())}
+          slotProps={{ input: { "aria-label": selectedCount > 0 ? "Select none" : "Select all loaded conversations" } }}
+        />
+      </Tooltip>
+      {selectedCount > 0 ? (
+        <>
+          <Typography component="span" sx={{ fontWeight: 600, mr: 1, whiteSpace: "nowrap" }} aria-live="polite">
+            {selectedCount} selected
+          </Typography>
+          <ActionButtons {...actions} />
+          <Box sx={{ flex: 1 }} />
+          <Tooltip title="Clear selection">
+            <IconButton aria-label="Clear selection" onClick={onSelectNone}>
+              <CloseIcon />
+            </IconButton>
+          </Tooltip>
+        </>
+      ) : (
+        <>
+          <Typography variant="h6" component="h1" noWrap sx={{ fontSize: 18, fontWeight: 600, flex: 1, minWidth: 0 }}>
+            {title}
+          </Typography>
+          <Tooltip title="Refresh">
+            <span>
+              <IconButton aria-label="Refresh" onClick={onRefresh} disabled={refreshing}>
+                <Refresh />
+              </IconButton>
+            </span>
+          </Tooltip>
+        </>
+      )}
+    </Box>
+  );
+}

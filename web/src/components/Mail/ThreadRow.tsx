@@ -1,0 +1,177 @@
+"use client";
+
+import ArchiveOutlined from "@mui/icons-material/ArchiveOutlined";
+import AttachFile from "@mui/icons-material/AttachFile";
+import DeleteOutline from "@mui/icons-material/DeleteOutlined";
+import DraftsOutlined from "@mui/icons-material/DraftsOutlined";
+import MarkEmailUnreadOutlined from "@mui/icons-material/MarkEmailUnreadOutlined";
+import Star from "@mui/icons-material/Star";
+import StarBorder from "@mui/icons-material/StarBorder";
+import { memo, type MouseEvent } from "react";
+
+import { formatFullDate, formatListDate, formatSenders, labelText } from "./format";
+import type { MailAction, ThreadSummary } from "./types";
+
+/** What a row asks of the list; one stable object for every row, so rows stay memoised. */
+export interface RowHandlers {
+  hrefOf: (id: string) => string;
+  open: (id: string) => void;
+  toggleSelect: (id: string, shift: boolean) => void;
+  extendSelect: (id: string) => void;
+  act: (action: MailAction, id: string) => void;
+}
+
+export interface RowContext {
+  ownAddresses: ReadonlySet<string>;
+  /** Folder id → short name, for label chips. */
+  labelNames: ReadonlyMap<string, string>;
+  /** The folder the list shows: its own label is not repeated on every row. */
+  currentFolder: string;
+  narrow: boolean;
+  /** Re-render dates when the day turns; the value itself is "now". */
+  now: Date;
+}
+
+interface ThreadRowProps {
+  thread: ThreadSummary;
+  index: number;
+  /** Rows in the list, or -1 while more are still to load. */
+  setSize: number;
+  start: number;
+  height: number;
+  selected: boolean;
+  focused: boolean;
+  open: boolean;
+  context: RowContext;
+  handlers: RowHandlers;
+}
+
+const MAX_LABELS = 2;
+
+function ThreadRowImpl({ thread, index, setSize, start, height, selected, focused, open, context, handlers }: ThreadRowProps) {
+  const { narrow } = context;
+  const senders = formatSenders(thread.participants, context.ownAddresses, thread.message_count);
+  const subject = thread.subject.trim() || "(no subject)";
+  const date = formatListDate(thread.last_message_at, context.now);
+  const labels = thread.labels.filter(
+    (label) => label.role === null && label.folder_id !== context.currentFolder,
+  );
+  const name = [
+    senders,
+    subject,
+    date,
+    thread.unread ? "unread" : null,
+    thread.starred ? "starred" : null,
+    thread.has_attachments ? "has attachments" : null,
+  ]
+    .filter(Boolean)
+    .join(", ");
+
+  const onLinkClick = (event: MouseEvent<HTMLAnchorElement>) => {
+    // New tab and new window keep the browser's own behaviour.
+    if (event.metaKey || event.ctrlKey || event.altKey || event.button !== 0) return;
+    event.preventDefault();
+    if (event.shiftKey) handlers.extendSelect(thread.id);
+    else handlers.open(thread.id);
+  };
+  const star = (
+    <button
+      type="button"
+      className="pw-icon pw-star"
+      aria-pressed={thread.starred}
+      aria-label={thread.starred ? `Unstar ${subject}` : `Star ${subject}`}
+      title={thread.starred ? "Starred" : "Not starred"}
+      onClick={() => handlers.act(thread.starred ? "unstar" : "star", thread.id)}
+    >
+      {thread.starred ? <Star fontSize="small" className="pw-starred" /> : <StarBorder fontSize="small" />}
+    </button>
+  );
+  const attachment = thread.has_attachments ? (
+    <AttachFile fontSize="small" className="pw-attach" titleAccess="Has attachments" />
+  ) : null;
+  const time = (
+    <time className="pw-date" dateTime={thread.last_message_at} title={formatFullDate(thread.last_message_at)}>
+      {date}
+    </time>
+  );
+
+  return (
+    <div
+      role="listitem"
+      className="pw-row"
+      data-thread-id={thread.id}
+      data-unread={thread.unread || undefined}
+      data-selected={selected || undefined}
+      data-focused={focused || undefined}
+      data-open={open || undefined}
+      aria-setsize={setSize}
+      aria-posinset={index + 1}
+      style={{ height, transform: `translateY(${start}px)` }}
+    >
+      <input
+        type="checkbox"
+        className="pw-check"
+        checked={selected}
+        aria-label={`Select ${subject}`}
+        onChange={() => undefined}
+        onClick={(event) => handlers.toggleSelect(thread.id, event.shiftKey)}
+      />
+      {!narrow && star}
+      <a className="pw-link" href={handlers.hrefOf(thread.id)} aria-label={name} onClick={onLinkClick}>
+        {narrow ? (
+          <>
+            <span className="pw-line">
+              <span className="pw-dot" aria-hidden />
+              <span className="pw-senders">{senders}</span>
+              {attachment}
+              {time}
+            </span>
+            <span className="pw-line pw-second">
+              <span className="pw-subject">{subject}</span>
+              {thread.snippet && <span className="pw-snippet"> — {thread.snippet}</span>}
+            </span>
+          </>
+        ) : (
+          <>
+            <span className="pw-dot" aria-hidden />
+            <span className="pw-senders">{senders}</span>
+            <span className="pw-text">
+              <span className="pw-subject">{subject}</span>
+              {thread.snippet && <span className="pw-snippet"> — {thread.snippet}</span>}
+            </span>
+            {labels.slice(0, MAX_LABELS).map((label) => (
+              <span key={label.folder_id} className="pw-label">
+                {labelText(label, context.labelNames)}
+              </span>
+            ))}
+            {attachment}
+            {time}
+          </>
+        )}
+      </a>
+      {narrow && star}
+      {!narrow && (
+        <span className="pw-hover-actions">
+          <button type="button" className="pw-icon" aria-label={`Archive ${subject}`} title="Archive" onClick={() => handlers.act("archive", thread.id)}>
+            <ArchiveOutlined fontSize="small" />
+          </button>
+          <button type="button" className="pw-icon" aria-label={`Move ${subject} to Trash`} title="Move to Trash" onClick={() => handlers.act("trash", thread.id)}>
+            <DeleteOutline fontSize="small" />
+          </button>
+          <button
+            type="button"
+            className="pw-icon"
+            aria-label={thread.unread ? `Mark ${subject} as read` : `Mark ${subject} as unread`}
+            title={thread.unread ? "Mark as read" : "Mark as unread"}
+            onClick={() => handlers.act(thread.unread ? "read" : "unread", thread.id)}
+          >
+            {thread.unread ? <DraftsOutlined fontSize="small" /> : <MarkEmailUnreadOutlined fontSize="small" />}
+          </button>
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** One conversation in the list; plain elements styled by the list, so a row costs little. */
+export const ThreadRow = memo(ThreadRowImpl);
