@@ -12,7 +12,7 @@ const { chromium } = require("playwright-core");
 
 const ROW = "[data-thread-id]";
 const MESSAGE = "article[data-message-id]";
-const LIST = '[role="list"][aria-label$="conversations"]';
+const LIST = "[data-shortcut-scope]";
 const options = JSON.parse(process.argv[2]);
 
 const browser = await chromium.launch({

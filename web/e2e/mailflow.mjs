@@ -99,7 +99,13 @@ async function assertAccessible(page, what) {
     const result = await window.axe.run(document, { resultTypes: ["violations"] });
     return result.violations
       .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.html.slice(0, 160)).slice(0, 3).join(" | ")}`);
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.nodes
+            .slice(0, 3)
+            .map((n) => `${n.html.slice(0, 160)} — ${n.failureSummary?.replace(/\s+/g, " ")}`)
+            .join(" | ")}`,
+      );
   });
   assert(violations.length === 0, `${what}: ${violations.join("\n")}`);
 }
@@ -300,7 +306,13 @@ export async function runMailChecks({ baseUrl, browser, errors, signUp, smtpPort
     });
 
     await check("mail: at phone width the list and the thread are separate views", async () => {
-      const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+      // The phone runs in the dark scheme, so the screenshots show that one too.
+      const phoneContext = await browser.newContext({
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        hasTouch: true,
+        colorScheme: "dark",
+      });
       try {
         const login = await phoneContext.request.post(`${baseUrl}/api/auth/login`, {
           data: { email: user.email, password: user.password },
@@ -337,7 +349,8 @@ export async function runMailChecks({ baseUrl, browser, errors, signUp, smtpPort
       assert(demo === 201 || demo === 200 || demo === 202, `POST /api/accounts/demo answered ${demo}`);
       await page.goto(`${baseUrl}/dashboard/`);
       await expectVisible(page.getByRole("heading", { name: /Dashboard/ }), "dashboard heading");
-      await waitFor(async () => (await page.locator("svg .MuiBarElement-root, svg path.MuiLineElement-root, svg .MuiLineElement-root").count()) > 0, "no chart was drawn", 30_000);
+      await screenshot(page, "mail-dashboard");
+      await waitFor(async () => (await page.locator('[class*="MuiBarChart"] rect, [class*="MuiLineChart"] path').count()) > 0, "no chart was drawn", 30_000);
       await assertAccessible(page, "dashboard");
       await screenshot(page, "mail-dashboard");
     });

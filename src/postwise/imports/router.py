@@ -292,7 +292,10 @@ async def _existing_demo(db: AsyncSession, user_id: uuid.UUID) -> MailAccount | 
     "/demo",
     status_code=201,
     response_model=AccountOut,
-    responses=problem_responses(409),
+    responses={
+        200: {"model": AccountOut, "description": "The demo mailbox was already there."},
+        **problem_responses(409),
+    },
     summary="Load the demo mailbox",
     description="Adds the demo mailbox (about 150 generated messages over the last 60 days, "
     "at demo.user@example.com) to the signed-in user's mailboxes: 201 with the new local "

@@ -4629,6 +4629,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The demo mailbox was already there. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
             /** @description Successful Response */
             201: {
                 headers: {

@@ -187,13 +187,13 @@ describe("MailView", () => {
     await waitFor(() => expect(rows().map((item) => item.dataset.threadId)).toEqual(["t4"]));
     await waitFor(() => expect(screen.getByText("Archived 3 conversations")).toBeInTheDocument());
     await waitFor(() =>
-      expect(actionBodies(api)).toEqual([{ thread_ids: ["t1", "t2", "t3"], action: "archive", folder: null }]),
+      expect(actionBodies(api)).toEqual([{ thread_ids: ["t1", "t2", "t3"], action: "archive", folder: null, source_folder: null }]),
     );
 
     await user.click(screen.getByRole("button", { name: "Undo" }));
     await waitFor(() => expect(rows().map((item) => item.dataset.threadId)).toEqual(["t1", "t2", "t3", "t4"]));
     await waitFor(() =>
-      expect(actionBodies(api)[1]).toEqual({ thread_ids: ["t1", "t2", "t3"], action: "move", folder: "inbox-id" }),
+      expect(actionBodies(api)[1]).toEqual({ thread_ids: ["t1", "t2", "t3"], action: "move", folder: "inbox-id", source_folder: "archive-id" }),
     );
   });
 
@@ -242,7 +242,7 @@ describe("MailView", () => {
     await waitFor(() => expect(currentUrl().searchParams.get("thread")).toBeNull());
     await waitFor(() => expect(row("t3")).toBeNull());
     expect(row("t4")).toHaveAttribute("data-focused", "true");
-    await waitFor(() => expect(actionBodies(api)).toEqual([{ thread_ids: ["t3"], action: "archive", folder: null }]));
+    await waitFor(() => expect(actionBodies(api)).toEqual([{ thread_ids: ["t3"], action: "archive", folder: null, source_folder: null }]));
   });
 
   it("stars, marks unread and selects from the keyboard, but not while typing", async () => {
@@ -270,8 +270,8 @@ describe("MailView", () => {
     expect(screen.queryByText(/selected$/)).toBeNull();
     await waitFor(() =>
       expect(actionBodies(api)).toEqual([
-        { thread_ids: ["t2"], action: "star", folder: null },
-        { thread_ids: ["t2"], action: "unread", folder: null },
+        { thread_ids: ["t2"], action: "star", folder: null, source_folder: null },
+        { thread_ids: ["t2"], action: "unread", folder: null, source_folder: null },
       ]),
     );
   });
@@ -282,14 +282,14 @@ describe("MailView", () => {
     fireEvent.contextMenu(within(row("t2")!).getByText("Subject 2"), { clientX: 100, clientY: 100 });
     const menu = await screen.findByRole("menu", { name: "Conversation actions" });
     await user.click(within(menu).getByRole("menuitem", { name: "Star" }));
-    await waitFor(() => expect(actionBodies(api)).toEqual([{ thread_ids: ["t2"], action: "star", folder: null }]));
+    await waitFor(() => expect(actionBodies(api)).toEqual([{ thread_ids: ["t2"], action: "star", folder: null, source_folder: null }]));
 
     fireEvent.click(screen.getByRole("checkbox", { name: "Select Subject 1" }));
     fireEvent.click(screen.getByRole("checkbox", { name: "Select Subject 4" }));
     fireEvent.contextMenu(within(row("t4")!).getByText("Subject 4"), { clientX: 100, clientY: 100 });
     const bulk = await screen.findByRole("menu", { name: "Actions for 2 conversations" });
     await user.click(within(bulk).getByRole("menuitem", { name: "Mark as read" }));
-    await waitFor(() => expect(actionBodies(api)[1]).toEqual({ thread_ids: ["t1", "t4"], action: "read", folder: null }));
+    await waitFor(() => expect(actionBodies(api)[1]).toEqual({ thread_ids: ["t1", "t4"], action: "read", folder: null, source_folder: null }));
   });
 
   it("keeps the focused row in place when new mail arrives above it", async () => {

@@ -95,15 +95,18 @@ function MailScreen() {
   }, [location, title, folders]);
 
   const beside = preferences.readingPane === "beside" && wide;
-  const height = rowHeight(preferences.density, narrow);
+  // Beside the reading pane the list is a column of about 480 px: two-line rows (as on a
+  // phone) keep the subject and snippet readable there, as Gmail's vertical split does.
+  const twoLine = narrow || beside;
+  const height = rowHeight(preferences.density, twoLine);
   const ownAddresses = useOwnAddresses();
   const labelNames = useMemo(
     () => new Map((folders ?? []).map((entry) => [entry.id, entry.display_name || entry.name])),
     [folders],
   );
   const context: RowContext = useMemo(
-    () => ({ ownAddresses, labelNames, currentFolder: currentFolderId(location, folders), narrow, now }),
-    [ownAddresses, labelNames, location, folders, narrow, now],
+    () => ({ ownAddresses, labelNames, currentFolder: currentFolderId(location, folders), narrow: twoLine, now }),
+    [ownAddresses, labelNames, location, folders, twoLine, now],
   );
 
   // Event handlers read the latest render's values without being re-made on every change.

@@ -313,7 +313,10 @@ export function NavList({ current, onNavigate }: NavListProps) {
         );
       })}
       <Mailboxes current={here} onNavigate={onNavigate} />
-      <Divider component="li" sx={{ my: 1 }} />
+      {/* A <ul> may hold only list items, and an <li> may not be a separator. */}
+      <Box component="li" aria-hidden sx={{ listStyle: "none" }}>
+        <Divider sx={{ my: 1 }} />
+      </Box>
       {appEntries.map(page)}
       {isAdmin && page(adminEntry)}
       </List>
