@@ -77,6 +77,24 @@ async def test_csp_allows_exactly_the_exported_inline_scripts(web: httpx.AsyncCl
     assert "script-src 'self' 'sha256-abc='" in csp
 
 
+async def test_csp_lets_a_mail_frame_show_remote_images_but_never_run_script(
+    web: httpx.AsyncClient,
+) -> None:
+    """A mail's `srcdoc` frame inherits the page's policy on top of its own: "Show images" can
+    only work if the page allows remote images, while script stays the exported hashes only."""
+    directives = {
+        name: values
+        for name, _, values in (
+            part.strip().partition(" ")
+            for part in (await web.get("/")).headers["content-security-policy"].split(";")
+        )
+    }
+    assert set(directives["img-src"].split()) >= {"https:", "http:", "data:", "blob:"}
+    assert directives["script-src"].split() == ["'self'", "'sha256-abc='"]
+    assert directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+
+
 async def test_missing_build_says_how_to_build(client: httpx.AsyncClient) -> None:
     response = await client.get("/")
     assert response.status_code == 404

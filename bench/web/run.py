@@ -62,9 +62,17 @@ class Figures:
 
 def first_load_javascript(out: Path = OUT) -> tuple[int, int]:
     """Gzipped bytes and file count of the scripts `out/index.html` (the inbox) loads: the
-    static export's build report for that route."""
+    static export's build report for that route. A `noModule` script (Next's polyfills for
+    browsers without ES modules) is left out: no browser that runs the app downloads it."""
     html = (out / "index.html").read_text(encoding="utf-8")
-    sources = sorted(set(re.findall(r'<script[^>]+src="(/[^"]+\.js)"', html)))
+    tags = re.findall(r"<script[^>]*>", html)
+    sources = sorted(
+        {
+            match.group(1)
+            for tag in tags
+            if "nomodule" not in tag.lower() and (match := re.search(r'src="(/[^"]+\.js)"', tag))
+        }
+    )
     total = 0
     for source in sources:
         total += len(gzip.compress((out / source.lstrip("/")).read_bytes(), compresslevel=9))

@@ -1,9 +1,9 @@
 import type { Metadata } from "next";
 
-import { NotFound } from "@/components/NotFound/NotFound";
+import { LazyNotFound } from "@/components/NotFound/LazyNotFound";
 
 export const metadata: Metadata = { title: "Page not found" };
 
 export default function NotFoundPage() {
-  return <NotFound />;
+  return <LazyNotFound />;
 }

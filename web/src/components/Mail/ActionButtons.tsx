@@ -10,10 +10,14 @@ import Star from "@mui/icons-material/Star";
 import StarBorder from "@mui/icons-material/StarBorder";
 import IconButton from "@mui/material/IconButton";
 import Tooltip from "@mui/material/Tooltip";
-import { useId, useState, type ReactElement } from "react";
+import { lazy, Suspense, useId, useState, type ReactElement } from "react";
 
-import { MoveToMenu } from "./MoveToMenu";
+import { useOpenedOnce } from "@/components/lazy/lazy";
+
 import type { Folder, MailAction } from "./types";
+
+// Lazy: the folder menu (MUI Menu/Popover) opens on demand, not at first paint.
+const MoveToMenu = lazy(() => import("./MoveToMenu").then((m) => ({ default: m.MoveToMenu })));
 
 export interface ActionButtonsProps {
   onAction: (action: MailAction, folder?: string) => void;
@@ -43,6 +47,7 @@ function Action({ label, onClick, icon, ...rest }: { label: string; onClick: (el
 export function ActionButtons({ onAction, starred, unread, moveTargets, currentFolders }: ActionButtonsProps) {
   const [moveAnchor, setMoveAnchor] = useState<HTMLElement | null>(null);
   const menuId = useId();
+  const menuUsed = useOpenedOnce(moveAnchor !== null);
   return (
     <>
       <Action label="Archive" icon={<ArchiveOutlined />} onClick={() => onAction("archive")} />
@@ -68,16 +73,18 @@ export function ActionButtons({ onAction, starred, unread, moveTargets, currentF
         icon={unread ? <DraftsOutlined /> : <MarkEmailUnreadOutlined />}
         onClick={() => onAction(unread ? "read" : "unread")}
       />
-      {moveTargets && (
-        <MoveToMenu
-          id={menuId}
-          open={moveAnchor !== null}
-          anchorEl={moveAnchor}
-          folders={moveTargets}
-          exclude={currentFolders}
-          onChoose={(folder) => onAction("move", folder)}
-          onClose={() => setMoveAnchor(null)}
-        />
+      {moveTargets && menuUsed && (
+        <Suspense fallback={null}>
+          <MoveToMenu
+            id={menuId}
+            open={moveAnchor !== null}
+            anchorEl={moveAnchor}
+            folders={moveTargets}
+            exclude={currentFolders}
+            onChoose={(folder) => onAction("move", folder)}
+            onClose={() => setMoveAnchor(null)}
+          />
+        </Suspense>
       )}
     </>
   );

@@ -4,30 +4,39 @@ import Box from "@mui/material/Box";
 import { useTheme } from "@mui/material/styles";
 import useMediaQuery from "@mui/material/useMediaQuery";
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 
 import { useAccounts } from "@/api/accounts";
 import { isMove, useFolders, useThreadList } from "@/api/mail";
 import { prefetchThread, useOwnAddresses } from "@/api/thread";
-import { FirstRun } from "@/components/FirstRun/FirstRun";
-import { ThreadView } from "@/components/Thread/ThreadView";
+import { useOpenedOnce, usePreloadOnIdle } from "@/components/lazy/lazy";
 
-import { ActionSnackbar } from "./ActionSnackbar";
 import { EmptyList } from "./EmptyList";
 import { ListToolbar } from "./ListToolbar";
 import { listParamsOf, mailHref, STARRED_QUERY, useMailLocation } from "./location";
 import { PaneResizer } from "./PaneResizer";
 import { rowHeight, useMailPreferences } from "./preferences";
-import { RowMenu, type RowMenuTarget } from "./RowMenu";
-import { ShortcutSheet } from "./ShortcutSheet";
+import type { RowMenuTarget } from "./RowMenu";
 import { useMailShortcuts, type ShortcutAction } from "./shortcuts";
 import { ThreadList } from "./ThreadList";
 import type { RowContext, RowHandlers } from "./ThreadRow";
-import { ThreadToolbar } from "./ThreadToolbar";
 import type { Folder, MailAction, ThreadSummary } from "./types";
 import { useListState } from "./useListState";
 import { useMailActions } from "./useMailActions";
 import { currentFolderId, tabTitle, viewTitle } from "./viewInfo";
+
+// Lazy: only a user without mailboxes sees it, once.
+const FirstRun = lazy(() => import("@/components/FirstRun/FirstRun").then((m) => ({ default: m.FirstRun })));
+// Lazy: the first paint is the list; the thread's code is preloaded on idle so opening stays instant.
+const loadThreadPane = () => Promise.all([import("@/components/Thread/ThreadView"), import("./ThreadToolbar")]);
+const ThreadView = lazy(() => import("@/components/Thread/ThreadView").then((m) => ({ default: m.ThreadView })));
+const ThreadToolbar = lazy(() => import("./ThreadToolbar").then((m) => ({ default: m.ThreadToolbar })));
+// Lazy: the context menu, the `?` sheet and the action snackbar open on demand.
+const RowMenu = lazy(() => import("./RowMenu").then((m) => ({ default: m.RowMenu })));
+const ShortcutSheet = lazy(() => import("./ShortcutSheet").then((m) => ({ default: m.ShortcutSheet })));
+const ActionSnackbar = lazy(() => import("./ActionSnackbar").then((m) => ({ default: m.ActionSnackbar })));
+const loadOnDemand = () =>
+  Promise.all([import("./RowMenu"), import("./MoveToMenu"), import("./ShortcutSheet"), import("./ActionSnackbar")]);
 
 /** "Now", refreshed every minute, so "14:05" becomes "3 Dec" when the day turns. */
 function useNow(): Date {
@@ -55,7 +64,12 @@ function describe(threads: readonly ThreadSummary[], folders: readonly Folder[] 
 /** The mail screen: the list, the open thread beside it or in its place, and the keyboard. */
 export function MailView() {
   const accounts = useAccounts();
-  if (accounts.data?.length === 0) return <FirstRun />;
+  if (accounts.data?.length === 0)
+    return (
+      <Suspense fallback={null}>
+        <FirstRun />
+      </Suspense>
+    );
   return <MailScreen />;
 }
 
@@ -71,6 +85,10 @@ function MailScreen() {
   const [sheetOpen, setSheetOpen] = useState(false);
   const [menu, setMenu] = useState<RowMenuTarget | null>(null);
   const now = useNow();
+  usePreloadOnIdle(loadThreadPane);
+  usePreloadOnIdle(loadOnDemand);
+  const menuUsed = useOpenedOnce(menu !== null);
+  const sheetUsed = useOpenedOnce(sheetOpen);
 
   const accounts = useAccounts().data;
   const folders = useFolders().data;
@@ -88,6 +106,7 @@ function MailScreen() {
   const { selection, focusedId, setFocused, toggle, extend, selectAll, clear } = useListState(listKey, items);
   const openId = location.thread ?? null;
   const { run, feedback, dismiss } = useMailActions(listParams, folders);
+  const snackbarUsed = useOpenedOnce(feedback !== null);
 
   const title = viewTitle(location, folders, accounts);
   useEffect(() => {
@@ -323,25 +342,27 @@ function MailScreen() {
 
   const threadPane = openId ? (
     <Box sx={{ flex: 1, minWidth: 0, minHeight: 0, overflow: "auto", bgcolor: "background.paper", position: "relative" }}>
-      <ThreadView
-        threadId={openId}
-        onBack={closeThread}
-        toolbar={
-          <ThreadToolbar
-            threadId={openId}
-            row={openRow}
-            folders={folders}
-            onBack={closeThread}
-            onAction={(action, target) => act(action, [openId], target)}
-            onPrevious={openIndex > 0 ? () => openThread(items[openIndex - 1]!.id, { replace: true }) : undefined}
-            onNext={
-              openIndex >= 0 && openIndex < items.length - 1
-                ? () => openThread(items[openIndex + 1]!.id, { replace: true })
-                : undefined
-            }
-          />
-        }
-      />
+      <Suspense fallback={null}>
+        <ThreadView
+          threadId={openId}
+          onBack={closeThread}
+          toolbar={
+            <ThreadToolbar
+              threadId={openId}
+              row={openRow}
+              folders={folders}
+              onBack={closeThread}
+              onAction={(action, target) => act(action, [openId], target)}
+              onPrevious={openIndex > 0 ? () => openThread(items[openIndex - 1]!.id, { replace: true }) : undefined}
+              onNext={
+                openIndex >= 0 && openIndex < items.length - 1
+                  ? () => openThread(items[openIndex + 1]!.id, { replace: true })
+                  : undefined
+              }
+            />
+          }
+        />
+      </Suspense>
     </Box>
   ) : beside ? (
     <NoThreadOpen />
@@ -361,14 +382,18 @@ function MailScreen() {
         />
       )}
       {threadPane}
-      <RowMenu
-        target={menu}
-        onClose={() => setMenu(null)}
-        onOpen={(id) => openThread(id)}
-        onAction={(action, ids, target) => act(action, ids, target)}
-      />
-      <ShortcutSheet open={sheetOpen} onClose={() => setSheetOpen(false)} />
-      <ActionSnackbar feedback={feedback} onClose={dismiss} />
+      <Suspense fallback={null}>
+        {menuUsed && (
+          <RowMenu
+            target={menu}
+            onClose={() => setMenu(null)}
+            onOpen={(id) => openThread(id)}
+            onAction={(action, ids, target) => act(action, ids, target)}
+          />
+        )}
+        {sheetUsed && <ShortcutSheet open={sheetOpen} onClose={() => setSheetOpen(false)} />}
+        {snackbarUsed && <ActionSnackbar feedback={feedback} onClose={dismiss} />}
+      </Suspense>
     </Box>
   );
 }

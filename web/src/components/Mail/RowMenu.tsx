@@ -14,11 +14,13 @@ import ListItemIcon from "@mui/material/ListItemIcon";
 import ListItemText from "@mui/material/ListItemText";
 import Menu from "@mui/material/Menu";
 import MenuItem from "@mui/material/MenuItem";
-import { useState, type ReactElement } from "react";
+import { lazy, Suspense, useState, type ReactElement } from "react";
 
 import { conversations } from "./format";
-import { MoveToMenu } from "./MoveToMenu";
 import type { Folder, MailAction } from "./types";
+
+// Lazy: "Move to…" is a second step of the context menu.
+const MoveToMenu = lazy(() => import("./MoveToMenu").then((m) => ({ default: m.MoveToMenu })));
 
 export interface RowMenuTarget {
   position: { top: number; left: number };
@@ -78,14 +80,16 @@ export function RowMenu({ target, onClose, onOpen, onAction }: RowMenuProps) {
           : item("Mark as unread", <MarkEmailUnreadOutlined fontSize="small" />, act("unread"))}
       </Menu>
       {moving?.moveTargets && (
-        <MoveToMenu
-          open
-          anchorPosition={moving.position}
-          folders={moving.moveTargets}
-          exclude={moving.currentFolders}
-          onChoose={(folder) => onAction("move", moving.threadIds, folder)}
-          onClose={() => setMoving(null)}
-        />
+        <Suspense fallback={null}>
+          <MoveToMenu
+            open
+            anchorPosition={moving.position}
+            folders={moving.moveTargets}
+            exclude={moving.currentFolders}
+            onChoose={(folder) => onAction("move", moving.threadIds, folder)}
+            onClose={() => setMoving(null)}
+          />
+        </Suspense>
       )}
     </>
   );

@@ -231,7 +231,8 @@ describe("SearchBar", () => {
     const user = userEvent.setup();
     renderBar();
     await user.click(screen.getByRole("button", { name: "Search filters" }));
-    const form = screen.getByRole("form", { name: "Search filters" });
+    // The filter form is loaded lazily on first opening.
+    const form = await screen.findByRole("form", { name: "Search filters" });
     expect(within(form).getByRole("checkbox", { name: "Unread" })).toBeChecked();
     fireEvent.change(within(form).getByRole("textbox", { name: "From" }), { target: { value: "Ana Lima" } });
     await user.click(within(form).getByRole("checkbox", { name: "Has attachment" }));
@@ -247,7 +248,7 @@ describe("SearchBar", () => {
     const user = userEvent.setup();
     renderBar();
     await user.click(screen.getByRole("button", { name: "Search filters" }));
-    fireEvent.change(screen.getByLabelText("After"), { target: { value: "2024-03-01" } });
+    fireEvent.change(await screen.findByLabelText("After"), { target: { value: "2024-03-01" } });
     fireEvent.change(screen.getByLabelText("Before"), { target: { value: "2024-02-01" } });
     expect(screen.getByRole("alert")).toHaveTextContent("later than the “after” day");
     expect(screen.getByRole("button", { name: "Search" })).toBeDisabled();

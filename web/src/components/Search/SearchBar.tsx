@@ -12,6 +12,7 @@ import Tooltip from "@mui/material/Tooltip";
 import { useQueryClient } from "@tanstack/react-query";
 import { useRouter, useSearchParams } from "next/navigation";
 import {
+  lazy,
   Suspense,
   useEffect,
   useLayoutEffect,
@@ -25,14 +26,18 @@ import {
 import { mailKeys } from "@/api/keys";
 import { describeSearchError } from "@/api/search";
 import { authStore } from "@/auth/store";
+import { useOpenedOnce, usePreloadOnIdle } from "@/components/lazy/lazy";
 
 import { collectCorrespondents, type Correspondent } from "./correspondents";
-import { FilterPopover } from "./FilterPopover";
 import { joinQuery, quoteValue, replaceWord, splitQuery, type SearchChip } from "./query";
 import { clearRecentSearches, loadRecentSearches, rememberSearch } from "./recent";
 import { buildSuggestions, type Suggestion } from "./suggestions";
 import { LISTBOX_ID, optionId, SuggestionList } from "./SuggestionList";
 import { useSearchError } from "./useSearchError";
+
+// Lazy: the filter form (MUI TextField, Popover) opens on demand; preloaded on idle.
+const loadFilterPopover = () => import("./FilterPopover");
+const FilterPopover = lazy(() => loadFilterPopover().then((m) => ({ default: m.FilterPopover })));
 
 /** The input's id: the `/` shortcut focuses it. */
 export const SEARCH_INPUT_ID = "mail-search-input";
@@ -98,6 +103,8 @@ function SearchBox({ query, account }: { query: string; account: string | null }
   const [recent, setRecent] = useState<string[]>([]);
   const [people, setPeople] = useState<Correspondent[]>([]);
   const [filtersOpen, setFiltersOpen] = useState(false);
+  const filtersUsed = useOpenedOnce(filtersOpen);
+  usePreloadOnIdle(loadFilterPopover);
 
   const suggestions = useMemo(
     () => buildSuggestions({ text: draft.text, caret, recent, people }),
@@ -397,16 +404,20 @@ function SearchBox({ query, account }: { query: string; account: string | null }
         onChoose={choose}
         onHover={setActive}
       />
-      <FilterPopover
-        anchorEl={anchor}
-        open={filtersOpen}
-        query={full}
-        onClose={() => setFiltersOpen(false)}
-        onApply={(next) => {
-          setFiltersOpen(false);
-          commit(next);
-        }}
-      />
+      {filtersUsed && (
+        <Suspense fallback={null}>
+          <FilterPopover
+            anchorEl={anchor}
+            open={filtersOpen}
+            query={full}
+            onClose={() => setFiltersOpen(false)}
+            onApply={(next) => {
+              setFiltersOpen(false);
+              commit(next);
+            }}
+          />
+        </Suspense>
+      )}
     </Box>
   );
 }

@@ -1,20 +1,17 @@
 "use client";
 
-import LogoutOutlined from "@mui/icons-material/LogoutOutlined";
-import SecurityOutlined from "@mui/icons-material/SecurityOutlined";
 import Avatar from "@mui/material/Avatar";
-import Divider from "@mui/material/Divider";
 import IconButton from "@mui/material/IconButton";
-import ListItemIcon from "@mui/material/ListItemIcon";
-import Menu from "@mui/material/Menu";
-import MenuItem from "@mui/material/MenuItem";
-import Typography from "@mui/material/Typography";
-import NextLink from "next/link";
-import { useId, useState } from "react";
+import { lazy, Suspense, useId, useState } from "react";
 
 import { useMe } from "@/api/users";
 import { useAuth } from "@/auth/AuthProvider";
 import { visuallyHidden } from "@/components/Mail/listStyles";
+import { useOpenedOnce, usePreloadOnIdle } from "@/components/lazy/lazy";
+
+// Lazy: the menu (MUI Menu/Popover) opens on demand; the avatar button stays eager.
+const loadAccountMenu = () => import("./AccountMenu");
+const AccountMenu = lazy(() => loadAccountMenu().then((m) => ({ default: m.AccountMenu })));
 
 function initials(name: string | null | undefined, email: string | undefined): string {
   const source = name?.trim() || email || "";
@@ -31,6 +28,8 @@ export function UserMenu() {
   const [signingOut, setSigningOut] = useState(false);
   const menuId = useId();
   const close = () => setAnchor(null);
+  const used = useOpenedOnce(anchor !== null);
+  usePreloadOnIdle(loadAccountMenu);
   const user = me.data;
 
   const onSignOut = async () => {
@@ -56,38 +55,11 @@ export function UserMenu() {
           {initials(user?.name, user?.email)}
         </Avatar>
       </IconButton>
-      <Menu
-        id={menuId}
-        anchorEl={anchor}
-        open={anchor !== null}
-        onClose={close}
-        anchorOrigin={{ vertical: "bottom", horizontal: "right" }}
-        transformOrigin={{ vertical: "top", horizontal: "right" }}
-      >
-        <MenuItem disabled sx={{ display: "block", opacity: "1 !important", maxWidth: 280 }}>
-          <Typography sx={{ fontWeight: 600 }} noWrap data-testid="user-name">
-            {user ? user.name || user.email : "Loading…"}
-          </Typography>
-          {user?.name && (
-            <Typography variant="body2" color="text.secondary" noWrap>
-              {user.email}
-            </Typography>
-          )}
-        </MenuItem>
-        <Divider />
-        <MenuItem component={NextLink} href="/settings/security/" onClick={close}>
-          <ListItemIcon>
-            <SecurityOutlined fontSize="small" />
-          </ListItemIcon>
-          Security
-        </MenuItem>
-        <MenuItem onClick={onSignOut}>
-          <ListItemIcon>
-            <LogoutOutlined fontSize="small" />
-          </ListItemIcon>
-          Sign out
-        </MenuItem>
-      </Menu>
+      {used && (
+        <Suspense fallback={null}>
+          <AccountMenu menuId={menuId} anchor={anchor} user={user} close={close} onSignOut={() => void onSignOut()} />
+        </Suspense>
+      )}
     </>
   );
 }

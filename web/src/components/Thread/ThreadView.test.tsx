@@ -139,8 +139,19 @@ describe("ThreadView", () => {
     const emptyState = heading.parentElement as HTMLElement;
     await user.click(within(emptyState).getByRole("button", { name: "Back to the list" }));
     expect(onBack).toHaveBeenCalledTimes(1);
-    // The toolbar's back arrow stays, as on any open thread.
-    expect(screen.getAllByRole("button", { name: "Back to the list" })).toHaveLength(2);
+    // A caller's toolbar brings its own back arrow: the view adds none beside it.
+    expect(screen.getAllByRole("button", { name: "Back to the list" })).toHaveLength(1);
+  });
+
+  it("offers its own back arrow when the caller gives no toolbar", async () => {
+    vi.stubGlobal("fetch", fakeApi({ [THREAD_PATH]: () => json(thread([message()])) }).fetch);
+    authStore.setTokens(TOKENS);
+    const onBack = vi.fn();
+    const user = userEvent.setup();
+    renderView(<ThreadView threadId={THREAD_ID} onBack={onBack} />);
+
+    await user.click(await screen.findByRole("button", { name: "Back to the list" }));
+    expect(onBack).toHaveBeenCalledTimes(1);
   });
 
   it("offers to try again after a failure", async () => {
