@@ -17,7 +17,17 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Integer, Select, String, Uuid, and_, bindparam, or_, select, type_coerce
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,7 +35,7 @@ from postwise.accounts.models import MailAccount
 from postwise.db import UtcDateTime
 from postwise.kit.errors import ProblemError
 from postwise.mail.models import Folder, Thread, ThreadFolder
-from postwise.mail.schemas import FolderOut, ThreadLabel, ThreadSummary
+from postwise.mail.schemas import FolderOut, Participant, ThreadLabel, ThreadSummary
 
 __all__ = [
     "ROLES",
@@ -108,7 +118,7 @@ async def resolve_folders(
     """`folder` is a role (the unified view of that role across mailboxes unless `account_id`
     narrows it) or a folder id. An id that is not the user's is a 404, like everywhere."""
     role = _ROLE_ALIASES.get(folder.lower(), folder.lower())
-    params: dict[str, object] = {"user_id": user_id, "account_id": account_id}
+    params: dict[str, object] = {"user_id": user_id}
     if role in ROLES:
         params["role"] = role
     else:
@@ -122,6 +132,7 @@ async def resolve_folders(
             ) from None
     if account_id is not None:
         await require_account(db, user_id, account_id)
+        params["account_id"] = account_id
     query = _FOLDER_IDS[role in ROLES, account_id is not None]
     found = list((await db.scalars(query, params)).all())
     if not found and role not in ROLES:
@@ -154,7 +165,7 @@ async def page_threads(
         if after is not None:
             params["at"], params["after_id"] = after
         query = _PAGE_AFTER if after is not None else _PAGE_FIRST
-        streams.append([(at, tid) for at, tid in await db.execute(query, params)])
+        streams.append([(at, tid) for at, tid in (await db.execute(query, params)).all()])
     merged = heapq.merge(*streams, key=lambda item: (item[0], item[1].bytes), reverse=True)
     page: list[tuple[datetime, uuid.UUID]] = []
     seen: set[uuid.UUID] = set()
@@ -197,12 +208,17 @@ async def thread_summaries(
     sort_here = db.get_bind().dialect.name == "sqlite"
     statement = _SUMMARY_ROWS if sort_here else _SUMMARY_ROWS_BY_NAME
     rows = await db.execute(statement, {"user_id": user_id, "ids": ids})
-    found = _items(rows.tuples(), _UuidMemo(ids), sort_labels=sort_here)
-    return _SUMMARIES.validate_python([found[tid] for tid in ids if tid in found])
+    found = _items(rows.all(), _UuidMemo(ids), sort_labels=sort_here)
+    items = [found[tid] for tid in ids if tid in found]
+    # Every item's senders, stored as JSON text, parsed into models in one call.
+    people = _PEOPLE.validate_json("[" + ",".join(str(i["participants"]) for i in items) + "]")
+    for item, participants in zip(items, people, strict=True):
+        item["participants"] = participants
+    return _SUMMARIES.validate_python(items)
 
 
 def _items(
-    rows: Iterable[tuple[Any, ...]], uuids: _UuidMemo, *, sort_labels: bool
+    rows: Iterable[Sequence[Any]], uuids: _UuidMemo, *, sort_labels: bool
 ) -> dict[uuid.UUID, dict[str, object]]:
     """The summaries' fields by thread, from the rows of `_SUMMARY_ROWS` (a thread once per
     label); rows of threads that are not the owner's are passed over."""
@@ -236,7 +252,7 @@ def _items(
                 "account_id": uuids.get(raw_account),
                 "subject": subject,
                 "snippet": snippet,
-                "participants": json.loads(participants),
+                "participants": participants,  # JSON text, parsed with the others
                 "message_count": message_count,
                 "unread": unread_count > 0,
                 "unread_count": unread_count,
@@ -369,3 +385,4 @@ _SUMMARY_ROWS_BY_NAME = _SUMMARY_ROWS.order_by(_f.c.name)
 # Validating a whole page in one call stays in pydantic's core, where a model per item (and
 # per participant) built from Python costs several times more.
 _SUMMARIES = TypeAdapter(list[ThreadSummary])
+_PEOPLE = TypeAdapter(list[list[Participant]])

@@ -125,6 +125,17 @@ async def assign_threads_with_changes(
 async def refresh_threads(db: AsyncSession, thread_ids: Collection[uuid.UUID]) -> None:
     """Recompute counts, date, subject, Gmail id and list item of threads after flag changes
     or expunges; threads left without messages are deleted."""
+    await _refresh(db, thread_ids)
+
+
+async def _refresh(
+    db: AsyncSession,
+    thread_ids: Collection[uuid.UUID],
+    summarised: Collection[uuid.UUID] = (),
+) -> None:
+    """`refresh_threads`, and the folder index of `summarised` threads too (new ones whose
+    aggregates were written whole), in the same statements."""
+    kept = set(summarised)
     for chunk in _chunks(list(set(thread_ids)), _BATCH):
         summaries = await summarise(db, chunk)
         if summaries:
@@ -132,7 +143,8 @@ async def refresh_threads(db: AsyncSession, thread_ids: Collection[uuid.UUID]) -
             await db.execute(update(Thread), rows)
         if empty := [tid for tid in chunk if tid not in summaries]:
             await db.execute(delete(Thread).where(Thread.id.in_(empty)))
-        await refresh_thread_folders(db, list(summaries))
+        kept.update(summaries)
+    await refresh_thread_folders(db, kept)
 
 
 async def _assign_batch(db: AsyncSession, batch: list[Message]) -> ThreadChanges:
@@ -358,6 +370,7 @@ class _Plan:
 
     new_rows: list[dict[str, object]] = field(default_factory=list)
     new_ids: set[uuid.UUID] = field(default_factory=set)
+    unsummarised: set[uuid.UUID] = field(default_factory=set)  # new, list item not known
     moves: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # whole threads merged
     assigned: dict[int, uuid.UUID] = field(default_factory=dict)  # batch position -> thread
     relocated: dict[int, uuid.UUID] = field(default_factory=dict)  # stored row id -> thread
@@ -399,6 +412,8 @@ def _plan(
             first = batch[positions[0]] if positions else batch[0]
             # Re-decided messages are counted by the refresh after the writes.
             summary = summary_of([batch[p] for p in positions], [rows[n.row_id] for n in loose])
+            if not summary.complete:
+                plan.unsummarised.add(survivor)
             plan.new_rows.append(
                 {
                     "id": survivor,
@@ -442,11 +457,11 @@ async def _apply(db: AsyncSession, batch: list[Message], plan: _Plan) -> ThreadC
         set_committed_value(batch[position], "thread_id", thread_id)
     _sync_loaded(db, plan.relocated)
     await db.flush()
-    # Threads decided again that kept no message are deleted by the refresh. New threads are
-    # refreshed too: the batch's detached rows lack what their list item shows (snippet,
-    # senders, flags), which only the stored messages have.
+    # Threads decided again that kept no message are deleted by the refresh. New threads made
+    # of the batch alone were summarised from it, list item included when its rows told it.
     emptied = plan.redecided - plan.survivors
-    await refresh_threads(db, plan.survivors | emptied)
+    plain_new = plan.new_ids - set(plan.relocated.values()) - plan.unsummarised
+    await _refresh(db, (plan.survivors - plain_new) | emptied, summarised=plain_new)
     return ThreadChanges(touched=plan.survivors, deleted=set(plan.moves) | emptied)
 
 

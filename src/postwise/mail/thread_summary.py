@@ -43,18 +43,20 @@ class Summary(NamedTuple):
     last_message_at: datetime
     subject: str
     gm_thrid: int | None
-    # The list item; a new thread's first estimate leaves them to `refresh_threads`.
+    # The list item.
     snippet: str = ""
     participants: tuple[tuple[str, str], ...] = ()  # (name, address)
     starred: bool = False
     has_attachments: bool = False
+    # False when the list item above is only a placeholder (see `summary_of`).
+    complete: bool = True
 
     def values(self) -> dict[str, object]:
-        return {
-            **self._asdict(),
-            "subject_key": subject_key(self.subject),
-            "participants": participants_json(self.participants),
-        }
+        values = self._asdict()
+        del values["complete"]
+        values["subject_key"] = subject_key(self.subject)
+        values["participants"] = participants_json(self.participants)
+        return values
 
 
 def participants_of(senders: Iterable[Sender]) -> tuple[tuple[str, str], ...]:
@@ -76,17 +78,55 @@ def mail_key(message_id: str | None, row_id: int) -> str:
 
 
 def summary_of(messages: list[Message], rows: Sequence[StoredRow] = ()) -> Summary:
-    """The aggregates of a thread made only of these messages (no query needed), without
-    its list item; with stored `rows` a first estimate. `refresh_threads` then corrects
-    both (the batch's rows are detached and carry only what threading needs)."""
+    """The aggregates of a thread made only of these messages (no query needed); with stored
+    `rows` a first estimate, which `refresh_threads` then corrects. The list item is left
+    `complete=False` (for `refresh_threads` to fill in) when the messages cannot tell it."""
     dated = [(m.received_at, m.id, m.subject) for m in messages]
     dated += [(r.received_at, r.id, r.subject) for r in rows]
-    return Summary(
+    counts = Summary(
         message_count=len({mail_key(m.message_id, m.id) for m in messages}),
         unread_count=len({mail_key(m.message_id, m.id) for m in messages if not m.is_read}),
         last_message_at=max(when for when, _, _ in dated),
         subject=min(dated)[2],
         gm_thrid=max((m.gm_thrid for m in messages if m.gm_thrid is not None), default=None),
+    )
+    item = None if rows else _list_item_of(messages)
+    if item is None:
+        return counts._replace(complete=False)
+    return counts._replace(
+        snippet=item.snippet,
+        participants=item.participants,
+        starred=item.starred,
+        has_attachments=item.has_attachments,
+    )
+
+
+class _ListItem(NamedTuple):
+    snippet: str
+    participants: tuple[tuple[str, str], ...]
+    starred: bool
+    has_attachments: bool
+
+
+def _list_item_of(messages: list[Message]) -> _ListItem | None:
+    """What `summarise` would store, from the messages themselves; None when a row lacks a
+    field (ingest's rows carry only what threading needs unless it passes these too) or an
+    address comes under two names (the database's collation picks one, in `summarise`)."""
+    senders: dict[str, Sender] = {}
+    for m in messages:
+        if None in (m.from_name, m.from_address, m.snippet, m.is_starred, m.has_attachments):
+            return None
+        known = senders.get(m.from_address)
+        if known is not None and known[1] != m.from_name:
+            return None
+        if known is None or m.received_at < known[0]:
+            senders[m.from_address] = (m.received_at, m.from_name, m.from_address)
+    newest = max(messages, key=lambda m: (m.received_at, m.id))
+    return _ListItem(
+        snippet=newest.snippet,
+        participants=participants_of(senders.values()),
+        starred=any(m.is_starred for m in messages),
+        has_attachments=any(m.has_attachments for m in messages),
     )
 
 
