@@ -244,7 +244,7 @@ async def test_a_worker_killed_and_restarted_resumes_its_mailbox_at_once(
                 await wait_for(lambda: _more_than(mailbox, stopped_at), timeout=30)
             finally:
                 second.send_signal(signal.SIGTERM)
-                second.wait(timeout=20)
+                second.wait(timeout=45)  # past the worker's own stop bounds (10 s + 15 s)
         finally:
             if first.poll() is None:
                 first.kill()

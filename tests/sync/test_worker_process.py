@@ -76,7 +76,7 @@ async def test_a_killed_worker_process_is_replaced_without_duplicates_or_gaps(
                 await wait_for(lambda: _exactly(mailbox, 400), timeout=90)
             finally:
                 second.send_signal(signal.SIGTERM)
-                second.wait(timeout=20)
+                second.wait(timeout=45)  # past the worker's own stop bounds (10 s + 15 s)
         finally:
             if first.poll() is None:
                 first.kill()
