@@ -20,6 +20,7 @@ from taskiq.api import run_scheduler_task
 from postwise.accounts.router import router as accounts_router
 from postwise.auth.kit import AuthKit, build_auth_kit
 from postwise.auth.router import router as auth_router
+from postwise.compose.router import router as compose_router
 from postwise.config import Settings
 from postwise.dashboard.router import router as dashboard_router
 from postwise.deps import Services
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports_router)
     app.include_router(accounts_router)
     app.include_router(mail_router)
+    app.include_router(compose_router)
     app.include_router(search_router)
     app.include_router(dashboard_router)
     app.include_router(notify_router)

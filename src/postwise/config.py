@@ -157,6 +157,18 @@ class Settings(BaseSettings):
     # Where attachment and raw-message blobs live (default: <data_dir>/blobs).
     blob_dir: Path | None = None
 
+    # Compose and send (docs/api.md, "Compose").
+    # The most a draft's attachments may add up to; most providers refuse larger messages.
+    max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # Temporary SMTP failures (4xx, network) are retried with a backoff that starts here and
+    # doubles, for at most send_retry_seconds after the first attempt; then the entry fails.
+    send_retry_base_seconds: float = Field(default=30.0, gt=0)
+    send_retry_seconds: int = Field(default=3600, ge=0)
+    # How often the outbox is swept for scheduled sends, retries and stalled deliveries.
+    outbox_sweep_seconds: int = Field(default=15, ge=1)
+    # A worker sending a message holds it this long; past it, the sweep decides what happened.
+    send_claim_seconds: int = Field(default=120, ge=5)
+
     # Live events (WS /api/ws, docs/websocket.md).
     # Seconds between heartbeat frames; each heartbeat also re-checks that the socket's session
     # has not been revoked, so this is also how late a logout can reach an open socket.

@@ -39,6 +39,7 @@ class EventType(StrEnum):
     SYNC_STATUS = "sync.status"
     ACCOUNT_UPDATED = "account.updated"
     NOTIFICATION_CREATED = "notification.created"
+    OUTBOX_UPDATED = "outbox.updated"
 
 
 def user_channel(user_id: uuid.UUID) -> str:

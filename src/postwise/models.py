@@ -9,6 +9,7 @@ from postwise.auth.models import (
     RefreshToken,
     SecurityEvent,
 )
+from postwise.compose.models import Contact, ContactScan, Draft, DraftAttachment
 from postwise.db import Base
 from postwise.instance.models import InstanceSetting
 from postwise.mail.models import Attachment, Folder, Message, PendingChange, Thread
@@ -19,6 +20,10 @@ __all__ = [
     "Attachment",
     "AuthSession",
     "Base",
+    "Contact",
+    "ContactScan",
+    "Draft",
+    "DraftAttachment",
     "Folder",
     "InstanceSetting",
     "KnownDevice",

@@ -6,7 +6,16 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postwise.db import Base, UtcDateTime, utcnow
@@ -51,6 +60,16 @@ class MailAccount(Base):
     smtp_host: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     smtp_port: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     smtp_security: Mapped[str] = mapped_column(String(16), nullable=False, default=Security.SSL)
+    # The identity mail is sent as: more addresses this mailbox may send from
+    # (JSON text, [{"name": ..., "address": ...}]: a JSON column's server default cannot be
+    # compared on PostgreSQL), and the signature the composer inserts.
+    send_as: Mapped[str] = mapped_column(Text, nullable=False, default="[]", server_default="[]")
+    signature_text: Mapped[str] = mapped_column(
+        Text, nullable=False, default="", server_default=text("''")
+    )
+    signature_html: Mapped[str] = mapped_column(
+        Text, nullable=False, default="", server_default=text("''")
+    )
     # Mail newer than this many days is fetched first; older mail is backfilled afterwards.
     sync_window_days: Mapped[int] = mapped_column(Integer, nullable=False, default=90)
     sync_state: Mapped[str] = mapped_column(String(16), nullable=False, default=SyncState.INITIAL)

@@ -58,6 +58,8 @@ def _no_line_breaks(value: object) -> object:
 
 
 _Plain = BeforeValidator(_no_control_characters)
+# For any other text that ends up in a header (compose: subjects, recipient names).
+SingleLine = _Plain
 
 
 def _normalise_email(value: str) -> str:

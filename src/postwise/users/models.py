@@ -37,6 +37,10 @@ class User(Base):
     new_mail_notifications: Mapped[str] = mapped_column(
         String(16), nullable=False, default="none", server_default="none"
     )
+    # Seconds a sent message waits in the outbox, when "undo" still takes it back (0-30).
+    send_undo_seconds: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=10, server_default="10"
+    )
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)

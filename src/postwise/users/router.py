@@ -53,6 +53,8 @@ async def update_me(body: UpdateMe, user: CurrentUser, db: SessionDep) -> UserOu
         user.name = body.name.strip()
     if body.new_mail_notifications is not None:
         user.new_mail_notifications = body.new_mail_notifications
+    if body.send_undo_seconds is not None:
+        user.send_undo_seconds = body.send_undo_seconds
     await db.flush()
     return UserOut.model_validate(user)
 

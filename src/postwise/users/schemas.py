@@ -29,6 +29,9 @@ class UserOut(BaseModel):
     new_mail_notifications: NewMailNotifications = Field(
         description="Desktop notifications for new mail: `all` or `none`."
     )
+    send_undo_seconds: int = Field(
+        description="How long a sent message waits in the outbox, when undo still takes it back."
+    )
 
 
 class AdminUserOut(UserOut):
@@ -42,6 +45,7 @@ class UpdateMe(BaseModel):
 
     name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     new_mail_notifications: NewMailNotifications | None = None
+    send_undo_seconds: int | None = Field(default=None, ge=0, le=30)
 
 
 class AdminUpdate(BaseModel):

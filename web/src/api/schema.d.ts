@@ -730,6 +730,191 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Drafts */
+        get: operations["compose-list_drafts"];
+        put?: never;
+        /**
+         * Create Draft
+         * @description Stored at once and mirrored to the server's Drafts folder by a job.
+         */
+        post: operations["compose-create_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drafts/{draft_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Draft */
+        get: operations["compose-get_draft"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Draft
+         * @description Discards the draft and its copy in the server's Drafts folder.
+         */
+        delete: operations["compose-delete_draft"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Draft
+         * @description Autosave. 409 `draft_conflict` when `version` is older than the stored one; 409 `draft_not_editable` once it is in the outbox (cancel it first).
+         */
+        patch: operations["compose-update_draft"];
+        trace?: never;
+    };
+    "/api/drafts/{draft_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Attachment
+         * @description A multipart upload (field `file`), streamed to the blob store. 413 `attachment_too_large` when the draft's attachments would exceed the size limit. `inline` marks an image the HTML shows by its `cid:`.
+         */
+        post: operations["compose-add_attachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drafts/{draft_id}/attachments/{position}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download Attachment */
+        get: operations["compose-download_attachment"];
+        put?: never;
+        post?: never;
+        /** Delete Attachment */
+        delete: operations["compose-delete_attachment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drafts/{draft_id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Draft
+         * @description Moves the draft to the outbox: it leaves when the user's undo window (or `send_at`) has passed, unless cancelled. 422 names a missing or invalid recipient; 409 `smtp_not_configured` for a mailbox that cannot send.
+         */
+        post: operations["compose-send_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outbox
+         * @description Messages waiting to leave, being sent, failed, and those sent in the last day.
+         */
+        get: operations["compose-list_outbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/outbox/{draft_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Send
+         * @description Undo send: the entry turns back into a draft. 409 `already_sent` once the message has started to leave.
+         */
+        post: operations["compose-cancel_send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Identity */
+        get: operations["compose-get_identity"];
+        /**
+         * Put Identity
+         * @description The display name, extra send-as addresses and the signature.
+         */
+        put: operations["compose-put_identity"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Contacts
+         * @description People the user has corresponded with, best match first: mail sent to them counts more than mail received from them, and recent more than old.
+         */
+        get: operations["compose-list_contacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/search": {
         parameters: {
             query?: never;
@@ -1041,6 +1226,11 @@ export interface components {
             created_at: string;
             /** @description Desktop notifications for new mail: `all` or `none`. */
             new_mail_notifications: components["schemas"]["NewMailNotifications"];
+            /**
+             * Send Undo Seconds
+             * @description How long a sent message waits in the outbox, when undo still takes it back.
+             */
+            send_undo_seconds: number;
             /** Is Active */
             is_active: boolean;
             /** Locked Until */
@@ -1068,6 +1258,16 @@ export interface components {
             /** Url */
             url: string;
         };
+        /** Body_compose-add_attachment */
+        "Body_compose-add_attachment": {
+            /** File */
+            file: string;
+            /**
+             * Inline
+             * @default false
+             */
+            inline: boolean;
+        };
         /** ChangePasswordRequest */
         ChangePasswordRequest: {
             /** Current Password */
@@ -1079,6 +1279,32 @@ export interface components {
         CodeRequest: {
             /** Code */
             code: string;
+        };
+        /**
+         * ComposeMode
+         * @enum {string}
+         */
+        ComposeMode: "new" | "reply" | "reply_all" | "forward";
+        /** ContactList */
+        ContactList: {
+            /** Items */
+            items: components["schemas"]["ContactOut"][];
+        };
+        /** ContactOut */
+        ContactOut: {
+            /** Name */
+            name: string;
+            /** Address */
+            address: string;
+            /** Sent Count */
+            sent_count: number;
+            /** Received Count */
+            received_count: number;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
         };
         /** Dashboard */
         Dashboard: {
@@ -1160,6 +1386,196 @@ export interface components {
             provider: string | null;
             /** Sign In Hint */
             sign_in_hint: string;
+        };
+        /** DraftAttachmentOut */
+        DraftAttachmentOut: {
+            /**
+             * Position
+             * @description n in `/api/drafts/{id}/attachments/{n}`.
+             */
+            position: number;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Is Inline */
+            is_inline: boolean;
+            /** Content Id */
+            content_id: string | null;
+        };
+        /**
+         * DraftCreate
+         * @description A new draft. With `mode` reply, reply_all or forward and the message it answers, the
+         *     server fills in what is left out (null): recipients, subject, quoted original, signature
+         *     and the threading headers. Fields that are sent win over the prefill.
+         */
+        DraftCreate: {
+            /**
+             * Account Id
+             * @description The mailbox to send from. Default: the one holding the message replied to or forwarded, else the user's first mailbox.
+             */
+            account_id?: string | null;
+            /**
+             * From Address
+             * @description The mailbox's address or one of its send-as addresses.
+             */
+            from_address?: string | null;
+            /** To */
+            to?: components["schemas"]["Recipient-Input"][] | null;
+            /** Cc */
+            cc?: components["schemas"]["Recipient-Input"][] | null;
+            /** Bcc */
+            bcc?: components["schemas"]["Recipient-Input"][] | null;
+            /** Subject */
+            subject?: string | null;
+            /** Text */
+            text?: string | null;
+            /**
+             * Html
+             * @description Sanitised on save.
+             */
+            html?: string | null;
+            /** Reply To Message Id */
+            reply_to_message_id?: number | null;
+            /** Forward Of Message Id */
+            forward_of_message_id?: number | null;
+            /** @default new */
+            mode: components["schemas"]["ComposeMode"];
+        };
+        /** DraftList */
+        DraftList: {
+            /** Items */
+            items: components["schemas"]["DraftSummary"][];
+        };
+        /** DraftOut */
+        DraftOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            status: components["schemas"]["DraftStatus"];
+            mode: components["schemas"]["ComposeMode"];
+            /** From Address */
+            from_address: string;
+            /** To */
+            to: components["schemas"]["postwise__compose__schemas__Recipient"][];
+            /** Cc */
+            cc: components["schemas"]["postwise__compose__schemas__Recipient"][];
+            /** Bcc */
+            bcc: components["schemas"]["postwise__compose__schemas__Recipient"][];
+            /** Subject */
+            subject: string;
+            /** Text */
+            text: string;
+            /** Html */
+            html: string | null;
+            /** Reply To Message Id */
+            reply_to_message_id: number | null;
+            /** Forward Of Message Id */
+            forward_of_message_id: number | null;
+            /** Thread Id */
+            thread_id: string | null;
+            /** In Reply To */
+            in_reply_to: string | null;
+            /** References */
+            references: string[];
+            /**
+             * Message Id
+             * @description The Message-ID it will be sent with (without <>).
+             */
+            message_id: string;
+            /** Version */
+            version: number;
+            /** Attachments */
+            attachments: components["schemas"]["DraftAttachmentOut"][];
+            /** Send At */
+            send_at: string | null;
+            /** Error Code */
+            error_code: string | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * DraftStatus
+         * @enum {string}
+         */
+        DraftStatus: "draft" | "queued" | "sending" | "sent" | "failed";
+        /** DraftSummary */
+        DraftSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            status: components["schemas"]["DraftStatus"];
+            mode: components["schemas"]["ComposeMode"];
+            /** To */
+            to: components["schemas"]["postwise__compose__schemas__Recipient"][];
+            /** Subject */
+            subject: string;
+            /** Snippet */
+            snippet: string;
+            /** Has Attachments */
+            has_attachments: boolean;
+            /** Thread Id */
+            thread_id: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * DraftUpdate
+         * @description An autosave: only the fields sent change. `version` is the version the editor last
+         *     saw; an older one is refused (409 `draft_conflict`) so a late autosave never overwrites a
+         *     newer one.
+         */
+        DraftUpdate: {
+            /** Version */
+            version?: number | null;
+            /** From Address */
+            from_address?: string | null;
+            /** To */
+            to?: components["schemas"]["Recipient-Input"][] | null;
+            /** Cc */
+            cc?: components["schemas"]["Recipient-Input"][] | null;
+            /** Bcc */
+            bcc?: components["schemas"]["Recipient-Input"][] | null;
+            /** Subject */
+            subject?: string | null;
+            /** Text */
+            text?: string | null;
+            /** Html */
+            html?: string | null;
+            /**
+             * Plain Text
+             * @description true drops the HTML part: the message is sent as plain text.
+             */
+            plain_text?: boolean | null;
         };
         /** EmailRequest */
         EmailRequest: {
@@ -1277,6 +1693,58 @@ export interface components {
              * @constant
              */
             status: "ok";
+        };
+        /**
+         * Identity
+         * @description Who a mailbox sends as: its name, more addresses it may send from, its signature.
+         */
+        Identity: {
+            /**
+             * Display Name
+             * @default
+             */
+            display_name: string;
+            /** Send As */
+            send_as?: components["schemas"]["SendAs"][];
+            /**
+             * Signature Text
+             * @default
+             */
+            signature_text: string;
+            /**
+             * Signature Html
+             * @description Sanitised on save.
+             * @default
+             */
+            signature_html: string;
+        };
+        /** IdentityOut */
+        IdentityOut: {
+            /**
+             * Display Name
+             * @default
+             */
+            display_name: string;
+            /** Send As */
+            send_as?: components["schemas"]["SendAs"][];
+            /**
+             * Signature Text
+             * @default
+             */
+            signature_text: string;
+            /**
+             * Signature Html
+             * @description Sanitised on save.
+             * @default
+             */
+            signature_html: string;
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Email */
+            email: string;
         };
         /** ImportStarted */
         ImportStarted: {
@@ -1572,6 +2040,58 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /** OutboxEntry */
+        OutboxEntry: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The draft's id: cancelling turns it back into that draft.
+             */
+            id: string;
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            status: components["schemas"]["DraftStatus"];
+            /** To */
+            to: components["schemas"]["postwise__compose__schemas__Recipient"][];
+            /** Cc */
+            cc: components["schemas"]["postwise__compose__schemas__Recipient"][];
+            /** Bcc */
+            bcc: components["schemas"]["postwise__compose__schemas__Recipient"][];
+            /** Subject */
+            subject: string;
+            /** Message Id */
+            message_id: string;
+            /** Thread Id */
+            thread_id: string | null;
+            /** Send At */
+            send_at: string | null;
+            /** Scheduled */
+            scheduled: boolean;
+            /** Attempts */
+            attempts: number;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /** Error Code */
+            error_code: string | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Smtp Reply
+             * @description The SMTP server's last reply, as it said it.
+             */
+            smtp_reply: string | null;
+            /** Sent At */
+            sent_at: string | null;
+            sent_copy: components["schemas"]["SentCopy"] | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /**
          * OutboxItem
          * @description A transactional mail kept in the dev outbox instead of being sent.
@@ -1597,14 +2117,6 @@ export interface components {
              * @description The http(s) links of the text part, in order.
              */
             links?: string[];
-        };
-        /** OutboxList */
-        OutboxList: {
-            /**
-             * Items
-             * @description Newest first, at most 50.
-             */
-            items: components["schemas"]["OutboxItem"][];
         };
         /** Participant */
         Participant: {
@@ -1650,8 +2162,11 @@ export interface components {
             };
         };
         /** Recipient */
-        Recipient: {
-            /** Name */
+        "Recipient-Input": {
+            /**
+             * Name
+             * @default
+             */
             name: string;
             /** Address */
             address: string;
@@ -1718,6 +2233,35 @@ export interface components {
          * @enum {string}
          */
         Security: "ssl" | "starttls" | "none";
+        /** SendAs */
+        SendAs: {
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Address */
+            address: string;
+        };
+        /** SendRequest */
+        SendRequest: {
+            /**
+             * Send At
+             * @description Scheduled send (with a time zone). Default: now plus the user's undo window.
+             */
+            send_at?: string | null;
+            /**
+             * Version
+             * @description As in PATCH: refuse if the draft changed since.
+             */
+            version?: number | null;
+        };
+        /**
+         * SentCopy
+         * @description The copy in the server's Sent folder, after delivery.
+         * @enum {string}
+         */
+        SentCopy: "pending" | "done" | "skipped" | "failed";
         /** ServerOut */
         ServerOut: {
             /** Host */
@@ -1978,6 +2522,8 @@ export interface components {
             /** Name */
             name?: string | null;
             new_mail_notifications?: components["schemas"]["NewMailNotifications"] | null;
+            /** Send Undo Seconds */
+            send_undo_seconds?: number | null;
         };
         /** UserOut */
         UserOut: {
@@ -2003,6 +2549,11 @@ export interface components {
             created_at: string;
             /** @description Desktop notifications for new mail: `all` or `none`. */
             new_mail_notifications: components["schemas"]["NewMailNotifications"];
+            /**
+             * Send Undo Seconds
+             * @description How long a sent message waits in the outbox, when undo still takes it back.
+             */
+            send_undo_seconds: number;
         };
         /** UserPage */
         UserPage: {
@@ -2043,7 +2594,7 @@ export interface components {
             /** Subject */
             subject: string;
             /** To */
-            to: components["schemas"]["Recipient"][];
+            to: components["schemas"]["postwise__dashboard__schemas__Recipient"][];
             /**
              * Sent At
              * Format: date-time
@@ -2052,6 +2603,36 @@ export interface components {
             sent_at: string;
             /** Days Waiting */
             days_waiting: number;
+        };
+        /** OutboxList */
+        postwise__compose__schemas__OutboxList: {
+            /** Items */
+            items: components["schemas"]["OutboxEntry"][];
+        };
+        /** Recipient */
+        postwise__compose__schemas__Recipient: {
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Address */
+            address: string;
+        };
+        /** Recipient */
+        postwise__dashboard__schemas__Recipient: {
+            /** Name */
+            name: string;
+            /** Address */
+            address: string;
+        };
+        /** OutboxList */
+        postwise__notify__schemas__OutboxList: {
+            /**
+             * Items
+             * @description Newest first, at most 50.
+             */
+            items: components["schemas"]["OutboxItem"][];
         };
     };
     responses: never;
@@ -5517,6 +6098,840 @@ export interface operations {
             };
         };
     };
+    "compose-list_drafts": {
+        parameters: {
+            query?: {
+                /** @description Only this mailbox's. */
+                account_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-create_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-get_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-delete_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-update_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-add_attachment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_compose-add_attachment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftAttachmentOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-download_attachment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+                position: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attachment, as a download. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-delete_attachment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+                position: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-send_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SendRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutboxEntry"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-list_outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["postwise__compose__schemas__OutboxList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-cancel_send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                draft_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-get_identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-put_identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Identity"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "compose-list_contacts": {
+        parameters: {
+            query?: {
+                q?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "search-search": {
         parameters: {
             query: {
@@ -5632,7 +7047,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OutboxList"];
+                    "application/json": components["schemas"]["postwise__notify__schemas__OutboxList"];
                 };
             };
             /** @description Not running with POSTWISE_ENV=dev. */
