@@ -94,6 +94,9 @@ def _settings(data_dir: Path, **overrides: object) -> Settings:
         "log_format": "json",
         # The sync engine runs only in the tests that are about it.
         "sync_in_process": False,
+        # The Drafts-folder mirror waits out a burst of autosaves in production; here every
+        # test that saves a draft would wait for it at teardown.
+        "draft_mirror_delay_seconds": 0,
         # Dovecot, the SMTP sink and the discovery servers listen on loopback, which
         # POSTWISE_ENV=test (like production) refuses by default; other private ranges stay
         # refused (tests/accounts/test_private_hosts.py).

@@ -159,19 +159,25 @@ async def test_malformed_json_is_422_wherever_a_body_is_read(h: Harness) -> None
 
 async def test_a_body_over_the_limit_is_413_as_declared(make_harness: Any) -> None:
     # Room for the sign-in's own body, not for the probe's.
-    async with make_harness(max_body_bytes=512, max_import_bytes=512) as h:
+    limits = {"max_body_bytes": 512, "max_import_bytes": 512, "max_attachment_bytes": 512}
+    async with make_harness(**limits) as h:
         headers = await admin_headers(h)
         for method, path, operation in operations(await schema_of(h)):
             if "requestBody" not in operation:
                 continue
             content_type = next(iter(operation["requestBody"]["content"]))
+            body, code = json.dumps({"x": "y" * 1000}).encode(), "payload_too_large"
+            if path.endswith("/attachments"):
+                # An upload has its own limit: the attachment limit plus room for the
+                # multipart framing (64 KiB), and its own code.
+                body, code = b"y" * (512 + 65 * 1024), "attachment_too_large"
             response = await h.http.request(
                 method,
                 fill(path, operation),
                 headers={**headers, "Content-Type": content_type},
-                content=json.dumps({"x": "y" * 1000}).encode(),
+                content=body,
             )
-            assert_declared_problem(response, operation, 413, "payload_too_large")
+            assert_declared_problem(response, operation, 413, code)
 
 
 def unnamable_ids(operation: dict[str, Any]) -> list[Any]:

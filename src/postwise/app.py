@@ -20,6 +20,7 @@ from taskiq.api import run_scheduler_task
 from postwise.accounts.router import router as accounts_router
 from postwise.auth.kit import AuthKit, build_auth_kit
 from postwise.auth.router import router as auth_router
+from postwise.compose.attachments import upload_body_limit
 from postwise.compose.router import router as compose_router
 from postwise.config import Settings
 from postwise.dashboard.router import router as dashboard_router
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         path_limits={"/api/accounts/import": settings.max_import_bytes},
+        route_limits=[upload_body_limit(settings)],
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:

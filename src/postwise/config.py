@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: int = Field(default=15, ge=1)
     # A worker sending a message holds it this long; past it, the sweep decides what happened.
     send_claim_seconds: int = Field(default=120, ge=5)
+    # A draft's copy in the server's Drafts folder is replaced this long after the last save,
+    # so a burst of autosaves makes one APPEND, not one each.
+    draft_mirror_delay_seconds: float = Field(default=2.0, ge=0)
 
     # Live events (WS /api/ws, docs/websocket.md).
     # Seconds between heartbeat frames; each heartbeat also re-checks that the socket's session

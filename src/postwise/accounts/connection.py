@@ -496,16 +496,20 @@ async def _smtp_session(
             ) from error
 
 
-async def check_smtp(
+async def open_smtp(
     route: Route,
     username: str,
     password: str,
     *,
     timeout: float,  # noqa: ASYNC109 (aiosmtplib's per-step timeout)
     ssl_context: ssl.SSLContext,
-) -> None:
+) -> aiosmtplib.SMTP:
     """Connect to `route`'s checked addresses, secure the connection as configured and sign
-    in (when AUTH is offered)."""
+    in (when AUTH is offered); the session is handed over open (close it with `close_smtp`).
+
+    Raises ConnectionProblem (its `__cause__` is aiosmtplib's error, which carries the reply
+    code); the connection is closed on every failure. Sending mail uses this too
+    (postwise.compose.delivery), so a mailbox sends exactly as its connection test signs in."""
     endpoint = route.endpoint
     sock: socket.socket | None = None
     client: aiosmtplib.SMTP | None = None
@@ -527,16 +531,42 @@ async def check_smtp(
             await _smtp_session(client, endpoint, username=username, password=password)
     # aiosmtplib wraps most socket errors, but not those of a STARTTLS handshake.
     except (aiosmtplib.SMTPException, OSError) as error:
+        await _discard_smtp(client, sock)
         raise _smtp_problem(error, endpoint, timeout=timeout) from error
-    finally:
-        if client is not None:
-            await _quit_quietly(client)
-            client.close()
-        elif sock is not None:
-            # Not handed over yet. Once aiosmtplib has it, its transport closes it (after a
-            # TLS close_notify, so later than close() returns): closing it here as well would
-            # free its number under a live transport.
-            sock.close()
+    except BaseException:
+        await _discard_smtp(client, sock)
+        raise
+    return client
+
+
+async def _discard_smtp(client: aiosmtplib.SMTP | None, sock: socket.socket | None) -> None:
+    if client is not None:
+        await close_smtp(client)
+    elif sock is not None:
+        # Not handed over yet. Once aiosmtplib has it, its transport closes it (after a TLS
+        # close_notify, so later than close() returns): closing it here as well would free its
+        # number under a live transport.
+        sock.close()
+
+
+async def close_smtp(client: aiosmtplib.SMTP) -> None:
+    """QUIT (briefly) and close; never raises."""
+    await _quit_quietly(client)
+    client.close()
+
+
+async def check_smtp(
+    route: Route,
+    username: str,
+    password: str,
+    *,
+    timeout: float,  # noqa: ASYNC109 (aiosmtplib's per-step timeout)
+    ssl_context: ssl.SSLContext,
+) -> None:
+    """Connect to `route`'s checked addresses, secure the connection as configured and sign
+    in (when AUTH is offered)."""
+    client = await open_smtp(route, username, password, timeout=timeout, ssl_context=ssl_context)
+    await close_smtp(client)
 
 
 async def _quit_quietly(client: aiosmtplib.SMTP) -> None:

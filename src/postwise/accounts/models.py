@@ -64,6 +64,11 @@ class MailAccount(Base):
     # (JSON text, [{"name": ..., "address": ...}]: a JSON column's server default cannot be
     # compared on PostgreSQL), and the signature the composer inserts.
     send_as: Mapped[str] = mapped_column(Text, nullable=False, default="[]", server_default="[]")
+    # The name recipients see beside the address (the user's name when the mailbox is added);
+    # display_name is how Postwise lists the mailbox ("Work"), which is not a sender's name.
+    sender_name: Mapped[str] = mapped_column(
+        String(200), nullable=False, default="", server_default=text("''")
+    )
     signature_text: Mapped[str] = mapped_column(
         Text, nullable=False, default="", server_default=text("''")
     )

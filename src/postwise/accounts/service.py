@@ -273,6 +273,7 @@ async def create_account(
         kind=AccountKind.IMAP,
         email=body.email,
         display_name=body.display_name.strip(),
+        sender_name=user.name,
         credentials=seal_password(kit.keyring, body.password),
         sync_window_days=body.sync_window_days,
         sync_state=SyncState.INITIAL,

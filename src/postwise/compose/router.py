@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi import Path as PathParam
 from starlette.responses import FileResponse
 
@@ -37,7 +37,7 @@ AttachmentPosition = Annotated[int, PathParam(ge=0, le=MAX_INT), not_found_if_in
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-@router.get("/drafts", response_model=DraftList)
+@router.get("/drafts", response_model=DraftList, responses=problem_responses(404))
 async def list_drafts(
     user: CurrentUser,
     db: SessionDep,
@@ -88,12 +88,20 @@ async def delete_draft(user: CurrentUser, db: SessionDep, draft_id: DraftId) -> 
     return Response(status_code=204)
 
 
+async def _draft_to_attach_to(user: CurrentUser, db: SessionDep, draft_id: DraftId) -> uuid.UUID:
+    # A dependency runs before the form's fields are validated: an unknown draft is 404
+    # whatever the body holds, as for every other id in a path.
+    await service.check_draft(db, user.id, draft_id)
+    return draft_id
+
+
 @router.post(
     "/drafts/{draft_id}/attachments",
     response_model=DraftAttachmentOut,
     status_code=201,
-    responses=problem_responses(404, 409, 413),
-    description="A multipart upload (field `file`), streamed to the blob store. 413 "
+    responses=problem_responses(400, 404, 409, 413),
+    description="A multipart upload (field `file`), streamed to the blob store; a body that "
+    "is no multipart form is 400 `bad_request`. 413 "
     "`attachment_too_large` when the draft's attachments would exceed the size limit. "
     "`inline` marks an image the HTML shows by its `cid:`.",
 )
@@ -101,7 +109,7 @@ async def add_attachment(
     user: CurrentUser,
     db: SessionDep,
     settings: SettingsDep,
-    draft_id: DraftId,
+    draft_id: Annotated[uuid.UUID, Depends(_draft_to_attach_to)],
     file: Annotated[UploadFile, File()],
     inline: Annotated[bool, Form()] = False,
 ) -> DraftAttachmentOut:

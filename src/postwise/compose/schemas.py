@@ -10,11 +10,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postwise.accounts.schemas import DisplayName, Email, SingleLine
 from postwise.compose.models import ComposeMode, DraftStatus, SentCopy
+from postwise.kit.text import NO_NUL
 
 # Subjects and names become mail headers: `SingleLine` refuses CR, LF and every other control
 # character (header injection) with a 422 naming the field.
 Subject = Annotated[str, Field(max_length=998), SingleLine]
-Body = Annotated[str, Field(max_length=5_000_000)]
+# No NUL: no PostgreSQL text column holds one (docs/api.md, "Errors").
+Body = Annotated[str, Field(max_length=5_000_000, pattern=NO_NUL)]
 
 
 class Recipient(BaseModel):
@@ -176,10 +178,13 @@ class Identity(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: DisplayName = ""
+    sender_name: DisplayName = Field(
+        default="",
+        description="The name recipients see beside the address (empty: the address alone).",
+    )
     send_as: Annotated[list[SendAs], Field(max_length=50)] = Field(default_factory=list)
-    signature_text: Annotated[str, Field(max_length=10_000)] = ""
-    signature_html: Annotated[str, Field(max_length=50_000)] = Field(
+    signature_text: Annotated[str, Field(max_length=10_000, pattern=NO_NUL)] = ""
+    signature_html: Annotated[str, Field(max_length=50_000, pattern=NO_NUL)] = Field(
         default="", description="Sanitised on save."
     )
 

@@ -122,8 +122,12 @@ class BodyTooLargeError(StarletteHTTPException):
     """Raised while the body streams in; an HTTPException because FastAPI re-raises those
     from body parsing untouched, where any other exception would become a 400."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body exceeds the limit of {limit} bytes.")
+    def __init__(
+        self, limit: int, *, code: str = "payload_too_large", detail: str | None = None
+    ) -> None:
+        super().__init__(413, detail or f"The request body exceeds the limit of {limit} bytes.")
+        # A route with a limit of its own answers with its own code (attachment_too_large).
+        self.code = code
 
 
 def problem_body(
@@ -254,7 +258,11 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
             position=cause.start if isinstance(cause, UnicodeDecodeError) else 0,
         )
     status = exc.status_code
-    code = _STATUS_CODES.get(status, f"http_{status}")
+    code = (
+        exc.code
+        if isinstance(exc, BodyTooLargeError)
+        else _STATUS_CODES.get(status, f"http_{status}")
+    )
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == HTTPStatus(status).phrase:
         detail = None

@@ -1,7 +1,9 @@
 """Collecting blobs that no row names any more.
 
-A blob is named by `Message.raw_sha256` (the raw message) and `Attachment.sha256`; deleting a
-message leaves its blobs behind, since other messages may share them. The collector walks the
+A blob is named by `Message.raw_sha256` (the raw message) and `Attachment.sha256`, and by the
+compose domain's `drafts.raw_sha256` (a queued message's built bytes) and
+`draft_attachments.sha256` (what a draft carries); deleting a message leaves its blobs behind,
+since other messages may share them. The collector walks the
 store's leaf directories in order, a bounded number of files per run, and resumes where the last
 run stopped (the caller keeps the position). A file goes when it is older than the grace period
 and no row names it; why that is safe against a sync storing the same content right now is in
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, union
+from sqlalchemy import column, select, table, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.mail.blobs import BlobFile, BlobStore
@@ -36,6 +38,10 @@ GRACE = timedelta(days=1)
 SCAN_LIMIT = 20_000
 # Digests per reference query.
 _CHUNK = 500
+# Compose builds on the mail store, so the store may not import its models (that would be a
+# cycle across the layers); these lightweight stand-ins name just the columns read here.
+_drafts = table("drafts", column("raw_sha256"))
+_draft_attachments = table("draft_attachments", column("sha256"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,8 @@ async def _referenced(db: AsyncSession, digests: Sequence[str]) -> set[str]:
             union(
                 select(Message.raw_sha256).where(Message.raw_sha256.in_(chunk)),
                 select(Attachment.sha256).where(Attachment.sha256.in_(chunk)),
+                select(_drafts.c.raw_sha256).where(_drafts.c.raw_sha256.in_(chunk)),
+                select(_draft_attachments.c.sha256).where(_draft_attachments.c.sha256.in_(chunk)),
             )
         )
         found.update(rows.scalars())

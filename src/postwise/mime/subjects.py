@@ -75,6 +75,29 @@ def subject_key(subject: str) -> str:
     return _base_subject(subject)[0]
 
 
+def _folded(text: str) -> str:
+    """NFKC character by character where that keeps one character (the full-width colon of
+    "回复\uff1a" becomes ":"), so positions in the result are positions in `text`."""
+    return "".join(
+        folded if len(folded := unicodedata.normalize("NFKC", c)) == 1 else c for c in text
+    )
+
+
+def strip_markers(subject: str) -> str:
+    """The subject without its leading reply and forward markers ("Re: Fwd: AW: Plans" is
+    "Plans"), case and list tags kept ("[dev] Re: Plans" is "[dev] Plans"): what a reply or a
+    forward puts its own single "Re: " or "Fwd: " before, so markers never stack."""
+    text = " ".join(subject.split())
+    tag = ""
+    while True:
+        if match := _PREFIX.match(_folded(text[:40])):
+            text = text[match.end() :]
+        elif not tag and (match := _LIST_TAG.match(text)) and _PREFIX.match(text[match.end() :]):
+            tag, text = text[: match.end()], text[match.end() :]
+        else:
+            return (tag + text).strip()
+
+
 def is_reply_or_forward(subject: str) -> bool:
     """Whether the subject carries at least one reply or forward marker."""
     return _base_subject(subject)[1]

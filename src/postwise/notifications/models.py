@@ -17,6 +17,8 @@ class NotificationKind(StrEnum):
     MAILBOX_ERROR = "mailbox_error"
     IMPORT_FINISHED = "import_finished"
     NEW_SIGN_IN = "new_sign_in"
+    # A message in the outbox that will not leave by itself (refused, or may have been sent).
+    SEND_FAILED = "send_failed"
 
 
 class Notification(Base):

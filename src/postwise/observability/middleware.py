@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import structlog
 from starlette.datastructures import MutableHeaders
@@ -161,40 +162,72 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+@dataclass(frozen=True, slots=True)
+class RouteBodyLimit:
+    """A limit of its own for the paths `pattern` matches (a path with an id in it), refused
+    with its own code and sentence: an attachment upload is refused as `attachment_too_large`
+    whether the route or the middleware sees the size first."""
+
+    pattern: re.Pattern[str]
+    max_bytes: int
+    code: str = "payload_too_large"
+    detail: str | None = None
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over the limit: at once from Content-Length, or as soon as a streamed
     (chunked) body passes it, before it is buffered in memory."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        path_limits: dict[str, int] | None = None,
+        route_limits: Sequence[RouteBodyLimit] = (),
     ) -> None:
         self.app = app
         self.default_max_bytes = max_bytes
         # Exact paths with their own limit (a mail archive upload is far larger than JSON).
         self.path_limits = path_limits or {}
+        self.route_limits = tuple(route_limits)
+
+    def _limit(self, path: str) -> RouteBodyLimit | None:
+        if path in self.path_limits:
+            return RouteBodyLimit(re.compile(re.escape(path)), self.path_limits[path])
+        return next((limit for limit in self.route_limits if limit.pattern.fullmatch(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await _LimitedRequest(
-            self.app, self.path_limits.get(scope.get("path", ""), self.default_max_bytes)
-        )(scope, receive, send)
+        limit = self._limit(scope.get("path", ""))
+        if limit is None:
+            await _LimitedRequest(self.app, self.default_max_bytes)(scope, receive, send)
+            return
+        await _LimitedRequest(self.app, limit.max_bytes, code=limit.code, detail=limit.detail)(
+            scope, receive, send
+        )
 
 
 class _LimitedRequest:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        code: str = "payload_too_large",
+        detail: str | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.code = code
+        self.detail = detail or f"The request body exceeds the limit of {max_bytes} bytes."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = problem_response(
-                413,
-                "payload_too_large",
-                detail=f"The request body exceeds the limit of {self.max_bytes} bytes.",
-            )
+            response = problem_response(413, self.code, detail=self.detail)
             await response(scope, receive, send)
             return
         received = 0
@@ -205,7 +238,7 @@ class _LimitedRequest:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLargeError(self.max_bytes)
+                    raise BodyTooLargeError(self.max_bytes, code=self.code, detail=self.detail)
             return message
 
         await self.app(scope, counting_receive, send)

@@ -45,7 +45,8 @@ class UpdateMe(BaseModel):
 
     name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     new_mail_notifications: NewMailNotifications | None = None
-    send_undo_seconds: int | None = Field(default=None, ge=0, le=30)
+    # strict: `false` (or "5") is not a number of seconds.
+    send_undo_seconds: int | None = Field(default=None, ge=0, le=30, strict=True)
 
 
 class AdminUpdate(BaseModel):

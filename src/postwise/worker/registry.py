@@ -31,6 +31,8 @@ JOB_MODULES: tuple[str, ...] = (
     "postwise.imports.router",
     "postwise.mail.tasks",
     "postwise.notifications.tasks",
+    "postwise.compose.events",
+    "postwise.compose.tasks",
 )
 
 

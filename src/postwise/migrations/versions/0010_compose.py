@@ -155,6 +155,17 @@ def upgrade() -> None:
         op.f("ix_draft_attachments_sha256"), "draft_attachments", ["sha256"], unique=False
     )
     op.add_column(
+        "mail_accounts",
+        sa.Column(
+            "sender_name", sa.String(length=200), server_default=sa.text("''"), nullable=False
+        ),
+    )
+    # Mail already connected sends as its owner's name until the user says otherwise.
+    op.execute(
+        "UPDATE mail_accounts SET sender_name = "
+        "(SELECT name FROM users WHERE users.id = mail_accounts.user_id)"
+    )
+    op.add_column(
         "mail_accounts", sa.Column("send_as", sa.Text(), server_default="[]", nullable=False)
     )
     op.add_column(
@@ -175,6 +186,7 @@ def downgrade() -> None:
     op.drop_column("mail_accounts", "signature_html")
     op.drop_column("mail_accounts", "signature_text")
     op.drop_column("mail_accounts", "send_as")
+    op.drop_column("mail_accounts", "sender_name")
     op.drop_index(op.f("ix_draft_attachments_sha256"), table_name="draft_attachments")
     op.drop_table("draft_attachments")
     op.drop_index("ix_drafts_user_status", table_name="drafts")
