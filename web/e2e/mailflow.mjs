@@ -166,7 +166,7 @@ async function apiSession(baseUrl, user) {
   };
 }
 
-export async function runMailChecks({ baseUrl, browser, errors, signUp, smtpPort }) {
+export async function runMailChecks({ baseUrl, browser, errors, signUp }) {
   let user = null;
   const dovecot = await startDovecot();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -204,7 +204,8 @@ export async function runMailChecks({ baseUrl, browser, errors, signUp, smtpPort
       await page.getByRole("option", { name: /None|No encryption/i }).click();
       const outgoing = dialog.getByRole("group", { name: "Outgoing mail (SMTP)" });
       await outgoing.getByLabel("Server").fill("127.0.0.1");
-      await outgoing.getByLabel("Port").fill(String(smtpPort));
+      // The SMTP server next to that Dovecot, which records what the compose checks send.
+      await outgoing.getByLabel("Port").fill(String(dovecot.smtp_port));
       await outgoing.getByLabel("Security").click();
       await page.getByRole("option", { name: /None|No encryption/i }).click();
       await screenshot(page, "mail-add-mailbox");

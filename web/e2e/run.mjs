@@ -372,7 +372,6 @@ try {
     browser,
     errors: mailErrors,
     signUp: (page) => signUpAndSignIn(page, baseUrl, mail),
-    smtpPort: smtp?.port ?? Number(process.env.POSTWISE_E2E_SMTP_PORT ?? 25),
   });
   await check("mail: no script errors or CSP violations", async () => {
     const real = mailErrors.filter((text) => !isExpectedError(text));

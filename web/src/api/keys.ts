@@ -31,3 +31,20 @@ export const mailKeys = {
   /** `GET /api/dashboard` */
   dashboard: ["dashboard"] as const,
 };
+
+/**
+ * Compose keys (`api/compose.ts`, the composer, the Drafts and Outbox views). The live client
+ * invalidates `outbox` and `drafts` on `outbox.updated`.
+ */
+export const composeKeys = {
+  /** `GET /api/drafts`: DraftList */
+  drafts: ["drafts"] as const,
+  /** `GET /api/drafts/{id}`: DraftOut (not under `drafts`: invalidating the list leaves open drafts alone) */
+  draft: (id: string) => ["draft", id] as const,
+  /** `GET /api/outbox`: OutboxList */
+  outbox: ["outbox"] as const,
+  /** `GET /api/contacts?q=`: ContactOut[] */
+  contacts: (q: string) => ["contacts", q] as const,
+  /** `GET /api/accounts/{id}/identity`: IdentityOut */
+  identity: (accountId: string) => ["identity", accountId] as const,
+};

@@ -787,7 +787,7 @@ export interface paths {
         put?: never;
         /**
          * Add Attachment
-         * @description A multipart upload (field `file`), streamed to the blob store. 413 `attachment_too_large` when the draft's attachments would exceed the size limit. `inline` marks an image the HTML shows by its `cid:`.
+         * @description A multipart upload (field `file`), streamed to the blob store; a body that is no multipart form is 400 `bad_request`. 413 `attachment_too_large` when the draft's attachments would exceed the size limit. `inline` marks an image the HTML shows by its `cid:`.
          */
         post: operations["compose-add_attachment"];
         delete?: never;
@@ -1700,10 +1700,11 @@ export interface components {
          */
         Identity: {
             /**
-             * Display Name
+             * Sender Name
+             * @description The name recipients see beside the address (empty: the address alone).
              * @default
              */
-            display_name: string;
+            sender_name: string;
             /** Send As */
             send_as?: components["schemas"]["SendAs"][];
             /**
@@ -1721,10 +1722,11 @@ export interface components {
         /** IdentityOut */
         IdentityOut: {
             /**
-             * Display Name
+             * Sender Name
+             * @description The name recipients see beside the address (empty: the address alone).
              * @default
              */
-            display_name: string;
+            sender_name: string;
             /** Send As */
             send_as?: components["schemas"]["SendAs"][];
             /**
@@ -6129,6 +6131,16 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -6425,6 +6437,16 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DraftAttachmentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unauthorized */

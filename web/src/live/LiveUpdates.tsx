@@ -8,6 +8,7 @@ import { useEffect, useState } from "react";
 
 import { onNewMail } from "@/components/Notifications/desktop";
 
+import { emitLiveEvent } from "./bus";
 import { createLiveCache } from "./cache";
 import { LiveSocket, type LiveStatus } from "./socket";
 
@@ -21,7 +22,13 @@ export function LiveUpdates() {
 
   useEffect(() => {
     const cache = createLiveCache(queryClient, { onNewMail });
-    const socket = new LiveSocket({ onEvent: (event) => cache.apply(event), onStatus: setStatus });
+    const socket = new LiveSocket({
+      onEvent: (event) => {
+        cache.apply(event);
+        emitLiveEvent(event);
+      },
+      onStatus: setStatus,
+    });
     socket.start();
     return () => {
       socket.stop();

@@ -9,6 +9,8 @@ import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRe
 import { useAccounts } from "@/api/accounts";
 import { isMove, useFolders, useThreadList } from "@/api/mail";
 import { prefetchThread, useOwnAddresses } from "@/api/thread";
+import { useCompose } from "@/components/Compose/ComposeProvider";
+import { newestMessageId } from "@/components/Compose/replyTarget";
 import { useOpenedOnce, usePreloadOnIdle } from "@/components/lazy/lazy";
 
 import { EmptyList } from "./EmptyList";
@@ -27,6 +29,9 @@ import { currentFolderId, tabTitle, viewTitle } from "./viewInfo";
 
 // Lazy: only a user without mailboxes sees it, once.
 const FirstRun = lazy(() => import("@/components/FirstRun/FirstRun").then((m) => ({ default: m.FirstRun })));
+// Lazy: the Drafts and Outbox views stand in for the thread list in those two places.
+const DraftsView = lazy(() => import("@/components/Drafts/DraftsView").then((m) => ({ default: m.DraftsView })));
+const OutboxView = lazy(() => import("@/components/Outbox/OutboxView").then((m) => ({ default: m.OutboxView })));
 // Lazy: the first paint is the list; the thread's code is preloaded on idle so opening stays instant.
 const loadThreadPane = () => Promise.all([import("@/components/Thread/ThreadView"), import("./ThreadToolbar")]);
 const ThreadView = lazy(() => import("@/components/Thread/ThreadView").then((m) => ({ default: m.ThreadView })));
@@ -64,12 +69,23 @@ function describe(threads: readonly ThreadSummary[], folders: readonly Folder[] 
 /** The mail screen: the list, the open thread beside it or in its place, and the keyboard. */
 export function MailView() {
   const accounts = useAccounts();
+  const { location } = useMailLocation();
   if (accounts.data?.length === 0)
     return (
       <Suspense fallback={null}>
         <FirstRun />
       </Suspense>
     );
+  // Drafts and the outbox are Postwise's own lists (`/api/drafts`, `/api/outbox`), not folders
+  // of threads: they never reach `/api/threads`. A search still searches mail.
+  if (!location.q && (location.folder === "drafts" || location.folder === "outbox")) {
+    const View = location.folder === "drafts" ? DraftsView : OutboxView;
+    return (
+      <Suspense fallback={null}>
+        <View account={location.account} />
+      </Suspense>
+    );
+  }
   return <MailScreen />;
 }
 
@@ -85,6 +101,7 @@ function MailScreen() {
   const [sheetOpen, setSheetOpen] = useState(false);
   const [menu, setMenu] = useState<RowMenuTarget | null>(null);
   const now = useNow();
+  const compose = useCompose();
   usePreloadOnIdle(loadThreadPane);
   usePreloadOnIdle(loadOnDemand);
   const menuUsed = useOpenedOnce(menu !== null);
@@ -262,11 +279,26 @@ function MailScreen() {
           return go({ q: STARRED_QUERY, account: current.location.account });
         case "goDrafts":
           return go({ folder: "drafts", account: current.location.account });
+        case "compose":
+          return compose.openNew();
+        case "reply":
+        case "replyAll":
+        case "forward": {
+          // The open thread's newest message, else the focused row's.
+          const threadId = current.openId ?? current.focusedId;
+          if (!threadId) return;
+          void newestMessageId(queryClient, threadId).then((messageId) => {
+            if (messageId === null) return;
+            if (action === "forward") compose.openForward(messageId);
+            else compose.openReply(messageId, action === "replyAll" ? "reply_all" : "reply");
+          });
+          return;
+        }
         case "help":
           return setSheetOpen(true);
       }
     },
-    [act, closeThread, go, openThread, prefetch, rowsOf, setFocused, toggle, selectAll, clear, targets],
+    [act, closeThread, go, openThread, prefetch, rowsOf, setFocused, toggle, selectAll, clear, targets, compose, queryClient],
   );
   useMailShortcuts(onShortcut, !sheetOpen);
 
@@ -369,7 +401,7 @@ function MailScreen() {
   ) : null;
 
   return (
-    <Box sx={{ display: "flex", flex: 1, minHeight: 0, height: "100%", position: "relative" }}>
+    <Box sx={{ display: "flex", flex: 1, minWidth: 0, minHeight: 0, height: "100%", position: "relative" }}>
       {listPane}
       {beside && (
         <PaneResizer

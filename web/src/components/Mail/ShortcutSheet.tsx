@@ -9,9 +9,9 @@ import IconButton from "@mui/material/IconButton";
 import Typography from "@mui/material/Typography";
 import { Fragment } from "react";
 
-import { SHORTCUTS, type Shortcut } from "./shortcuts";
+import { COMPOSER_KEYS, SHORTCUTS, type Shortcut } from "./shortcuts";
 
-const GROUPS: Shortcut["group"][] = ["Move around", "Act on conversations", "Select", "Go to"];
+const GROUPS: Shortcut["group"][] = ["Move around", "Act on conversations", "Write", "Select", "Go to"];
 
 function Keys({ keys }: { keys: string[] }) {
   return (
@@ -71,9 +71,12 @@ export function ShortcutSheet({ open, onClose }: { open: boolean; onClose: () =>
               {group}
             </Typography>
             <Box component="dl" sx={{ m: 0 }}>
-              {SHORTCUTS.filter((shortcut) => shortcut.group === group).map((shortcut) => (
+              {[
+                ...SHORTCUTS.filter((shortcut) => shortcut.group === group),
+                ...(group === "Write" ? COMPOSER_KEYS : []),
+              ].map((shortcut) => (
                 <Box
-                  key={shortcut.action}
+                  key={shortcut.label}
                   sx={{ display: "flex", justifyContent: "space-between", gap: 2, py: 0.5 }}
                 >
                   <Typography component="dt" variant="body2">

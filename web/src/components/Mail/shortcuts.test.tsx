@@ -37,6 +37,22 @@ describe("resolveKey", () => {
     expect(press("?").action).toBe("help");
   });
 
+  it("maps c, r, a and f to writing, and leaves them alone inside a compose window", () => {
+    expect(press("c").action).toBe("compose");
+    expect(press("r").action).toBe("reply");
+    expect(press("a").action).toBe("replyAll");
+    expect(press("f").action).toBe("forward");
+    // "a" after "*" still selects all.
+    expect(resolveKey({ ...base, key: "a" }, "*").action).toBe("selectAll");
+    const window = document.createElement("div");
+    window.setAttribute("data-compose-window", "");
+    const send = document.createElement("button");
+    window.append(send);
+    document.body.append(window);
+    expect(press("r", { target: send }).action).toBeNull();
+    window.remove();
+  });
+
   it("ignores keys held with Ctrl, Alt or Cmd", () => {
     expect(press("e", { ctrlKey: true }).action).toBeNull();
     expect(press("e", { metaKey: true }).action).toBeNull();

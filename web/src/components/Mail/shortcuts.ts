@@ -21,6 +21,10 @@ export type ShortcutAction =
   | "goInbox"
   | "goStarred"
   | "goDrafts"
+  | "compose"
+  | "reply"
+  | "replyAll"
+  | "forward"
   | "help";
 
 export interface Shortcut {
@@ -28,7 +32,13 @@ export interface Shortcut {
   keys: string[];
   action: ShortcutAction;
   label: string;
-  group: "Move around" | "Act on conversations" | "Select" | "Go to";
+  group: "Move around" | "Act on conversations" | "Write" | "Select" | "Go to";
+}
+
+/** Keys listed in the sheet that the composer handles itself (not page shortcuts). */
+export interface ComposerKey {
+  keys: string[];
+  label: string;
 }
 
 export const SHORTCUTS: readonly Shortcut[] = [
@@ -44,12 +54,22 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: ["s"], action: "star", label: "Star or unstar", group: "Act on conversations" },
   { keys: ["Shift+i"], action: "markRead", label: "Mark as read", group: "Act on conversations" },
   { keys: ["Shift+u"], action: "markUnread", label: "Mark as unread", group: "Act on conversations" },
+  { keys: ["c"], action: "compose", label: "New message", group: "Write" },
+  { keys: ["r"], action: "reply", label: "Reply", group: "Write" },
+  { keys: ["a"], action: "replyAll", label: "Reply all", group: "Write" },
+  { keys: ["f"], action: "forward", label: "Forward", group: "Write" },
   { keys: ["x"], action: "toggleSelect", label: "Select conversation", group: "Select" },
   { keys: ["* a"], action: "selectAll", label: "Select all", group: "Select" },
   { keys: ["* n"], action: "selectNone", label: "Select none", group: "Select" },
   { keys: ["g i"], action: "goInbox", label: "Go to Inbox", group: "Go to" },
   { keys: ["g s"], action: "goStarred", label: "Go to Starred", group: "Go to" },
   { keys: ["g d"], action: "goDrafts", label: "Go to Drafts", group: "Go to" },
+];
+
+/** Inside a compose window. */
+export const COMPOSER_KEYS: readonly ComposerKey[] = [
+  { keys: ["Ctrl+Enter", "⌘+Enter"], label: "Send" },
+  { keys: ["Esc"], label: "Save and close the window" },
 ];
 
 const SINGLE: Record<string, ShortcutAction> = {
@@ -65,6 +85,10 @@ const SINGLE: Record<string, ShortcutAction> = {
   I: "markRead",
   U: "markUnread",
   x: "toggleSelect",
+  c: "compose",
+  r: "reply",
+  a: "replyAll",
+  f: "forward",
   "/": "search",
   "?": "help",
 };
@@ -83,7 +107,11 @@ export function isTypingTarget(target: EventTarget | null): boolean {
   if (target instanceof HTMLInputElement) return !TEXT_INPUT_TYPES.has(target.type);
   if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
   if (target instanceof HTMLElement && target.isContentEditable) return true;
-  return target.closest('[contenteditable="true"], [role="dialog"], [role="menu"], [role="listbox"], [role="combobox"]') !== null;
+  return (
+    target.closest(
+      '[contenteditable="true"], [role="dialog"], [role="menu"], [role="listbox"], [role="combobox"], [data-compose-window]',
+    ) !== null
+  );
 }
 
 /** Enter belongs to buttons and links when one has focus; the shortcut is for the list itself. */

@@ -2,6 +2,7 @@
 
 import CheckCircleOutlined from "@mui/icons-material/CheckCircleOutlined";
 import DeleteOutlineOutlined from "@mui/icons-material/DeleteOutlineOutlined";
+import DrawOutlined from "@mui/icons-material/DrawOutlined";
 import EditOutlined from "@mui/icons-material/EditOutlined";
 import ErrorOutlineOutlined from "@mui/icons-material/ErrorOutlineOutlined";
 import Sync from "@mui/icons-material/Sync";
@@ -23,6 +24,8 @@ interface MailboxRowProps {
   syncing: boolean;
   onSync(account: Account): void;
   onEdit(account: Account, servers: boolean): void;
+  /** Open "Name and signature"; absent where there is nothing to send with. */
+  onIdentity?(account: Account): void;
   onRemove(account: Account): void;
 }
 
@@ -46,7 +49,7 @@ function StatusIcon({ tone }: { tone: "ok" | "busy" | "error" }) {
 }
 
 /** One mailbox: its name, how its sync is going, and what can be done with it. */
-export function MailboxRow({ account, now, syncing, onSync, onEdit, onRemove }: MailboxRowProps) {
+export function MailboxRow({ account, now, syncing, onSync, onEdit, onIdentity, onRemove }: MailboxRowProps) {
   const status = describeSync(account, now);
   const title = account.display_name || account.email;
   const { messages, unread } = account.counts;
@@ -97,6 +100,13 @@ export function MailboxRow({ account, now, syncing, onSync, onEdit, onRemove }: 
                   {syncing ? <CircularProgress size={20} aria-hidden /> : <Sync />}
                 </IconButton>
               </span>
+            </Tooltip>
+          )}
+          {onIdentity && (
+            <Tooltip title="Name and signature">
+              <IconButton aria-label={`Name and signature of ${account.email}`} onClick={() => onIdentity(account)}>
+                <DrawOutlined />
+              </IconButton>
             </Tooltip>
           )}
           <Tooltip title="Edit">

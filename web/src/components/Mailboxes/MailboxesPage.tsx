@@ -20,6 +20,7 @@ import { errorMessage } from "@/api/problem";
 
 import { AddMailboxDialog } from "./AddMailboxDialog";
 import { EditMailboxDialog } from "./EditMailboxDialog";
+import { IdentityDialog } from "./IdentityDialog";
 import { ImportCard } from "./ImportCard";
 import { MailboxRow } from "./MailboxRow";
 import { RemoveMailboxDialog } from "./RemoveMailboxDialog";
@@ -46,6 +47,7 @@ export function MailboxesPage() {
   const [adding, setAdding] = useState(() => params.get("add") === "1");
   const [editing, setEditing] = useState<{ account: Account; servers: boolean } | undefined>();
   const [removing, setRemoving] = useState<Account | undefined>();
+  const [identity, setIdentity] = useState<Account | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
 
   const closeAdd = () => {
@@ -133,6 +135,7 @@ export function MailboxesPage() {
                 syncing={sync.isPending && sync.variables === account.id}
                 onSync={startSync}
                 onEdit={(chosen, servers) => setEditing({ account: chosen, servers })}
+                onIdentity={account.kind === "imap" ? setIdentity : undefined}
                 onRemove={setRemoving}
               />
             ))}
@@ -151,6 +154,11 @@ export function MailboxesPage() {
         focusServers={editing?.servers}
         onClose={() => setEditing(undefined)}
         onSaved={(account) => setNotice(`Saved the changes to ${account.email}`)}
+      />
+      <IdentityDialog
+        account={identity}
+        onClose={() => setIdentity(undefined)}
+        onSaved={(account) => setNotice(`Saved the name and signature of ${account.email}`)}
       />
       <RemoveMailboxDialog
         account={removing}

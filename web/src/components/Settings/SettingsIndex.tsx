@@ -17,6 +17,8 @@ import Typography from "@mui/material/Typography";
 import NextLink from "next/link";
 import { Fragment } from "react";
 
+import { SendingSettings } from "./SendingSettings";
+
 interface SettingsEntry {
   href: string;
   title: string;
@@ -51,7 +53,7 @@ const ENTRIES: readonly SettingsEntry[] = [
   },
 ];
 
-/** The settings overview: one entry per settings page. */
+/** The settings overview: one entry per settings page, then the settings too small for a page of their own. */
 export function SettingsIndex() {
   return (
     <Box component="section" aria-labelledby="settings-title" sx={{ maxWidth: 720, width: "100%" }}>
@@ -76,6 +78,9 @@ export function SettingsIndex() {
           ))}
         </List>
       </Paper>
+      <Box sx={{ mt: 3 }}>
+        <SendingSettings />
+      </Box>
     </Box>
   );
 }

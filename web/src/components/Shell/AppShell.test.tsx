@@ -51,6 +51,8 @@ function serve(folders: Folder[], accounts = ACCOUNTS) {
     "GET /api/folders": () => json({ items: folders }),
     "GET /api/accounts": () => json({ items: accounts }),
     "GET /api/users/me": () => json({ id: "u", email: "ana@work.example", name: "Ana" }),
+    // The unified Drafts entry counts Postwise's drafts, not the servers' Drafts folders.
+    "GET /api/drafts": () => json({ items: [{ id: "d1", status: "draft" }, { id: "d2", status: "draft" }] }),
   });
   vi.stubGlobal("fetch", api.fetch);
   return api;

@@ -21,6 +21,7 @@ import { useState, type ReactNode } from "react";
 
 import { useAccounts } from "@/api/accounts";
 import { useFolders } from "@/api/mail";
+import { useDraftList, useOutbox } from "@/api/outbox";
 import { useMe } from "@/api/users";
 import { folderCount, type FolderNode } from "@/components/Mail/folderTree";
 import { visuallyHidden } from "@/components/Mail/listStyles";
@@ -29,12 +30,12 @@ import { mailHref, type MailLocation } from "@/components/Mail/location";
 import {
   adminEntry,
   appEntries,
+  entryCount,
   folderLocation,
   isCurrentMail,
   isWithin,
   mailboxSections,
   mailEntries,
-  roleCount,
   type NavEntry,
 } from "./navigation";
 
@@ -283,6 +284,8 @@ function Mailboxes({ current, onNavigate }: NavListProps) {
 export function NavList({ current, onNavigate }: NavListProps) {
   const pathname = usePathname();
   const folders = useFolders().data;
+  const drafts = useDraftList().data;
+  const outbox = useOutbox().data;
   const isAdmin = useMe().data?.is_admin === true;
   const onMail = pathname === "/" || pathname === "";
   const here = onMail ? current : null;
@@ -299,15 +302,18 @@ export function NavList({ current, onNavigate }: NavListProps) {
       <List sx={{ py: 1 }}>
       {mailEntries.map((entry) => {
         const Icon = entry.icon;
+        const active = isCurrentMail(entry.location, here);
+        const count = entryCount(entry, { folders, drafts, outbox });
+        if (entry.whileCounted && count.value === 0 && !active) return null;
         return (
           <NavItem
             key={entry.label}
             label={entry.label}
             href={mailHref(entry.location)}
             icon={<Icon fontSize="small" />}
-            active={isCurrentMail(entry.location, here)}
-            count={entry.count ? roleCount(folders, entry.count.role, entry.count.of) : 0}
-            countKind={entry.count?.of}
+            active={active}
+            count={count.value}
+            countKind={count.kind}
             onNavigate={onNavigate}
           />
         );

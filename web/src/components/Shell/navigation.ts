@@ -4,6 +4,7 @@ import DashboardOutlined from "@mui/icons-material/DashboardOutlined";
 import DeleteOutline from "@mui/icons-material/DeleteOutlined";
 import DraftsOutlined from "@mui/icons-material/DraftsOutlined";
 import InboxOutlined from "@mui/icons-material/InboxOutlined";
+import OutboxOutlined from "@mui/icons-material/OutboxOutlined";
 import ReportGmailerrorredOutlined from "@mui/icons-material/ReportGmailerrorredOutlined";
 import SendOutlined from "@mui/icons-material/SendOutlined";
 import SettingsOutlined from "@mui/icons-material/SettingsOutlined";
@@ -11,6 +12,7 @@ import StarBorderOutlined from "@mui/icons-material/StarBorderOutlined";
 import type { SvgIconComponent } from "@mui/icons-material";
 
 import type { Folder, MailAccount } from "@/api/mail";
+import { isPending, type DraftSummary, type OutboxEntry } from "@/api/outbox";
 import { buildFolderTree, type FolderNode } from "@/components/Mail/folderTree";
 import { DEFAULT_FOLDER, STARRED_QUERY, type MailLocation } from "@/components/Mail/location";
 
@@ -26,15 +28,21 @@ export interface MailEntry {
   label: string;
   icon: SvgIconComponent;
   location: Partial<MailLocation>;
-  /** The number beside it: unread mail, or for drafts how many there are. */
-  count?: { role: string; of: "unread" | "total" };
+  /**
+   * The number beside it: unread mail or all mail in a role's folders, how many drafts there
+   * are, or how many messages wait in the outbox (queued, sending or failed).
+   */
+  count?: { role: string; of: "unread" | "total" } | { of: "drafts" | "outbox" };
+  /** Shown only while its count is above zero, or while it is open. */
+  whileCounted?: boolean;
 }
 
 export const mailEntries: readonly MailEntry[] = [
   { label: "Inbox", icon: InboxOutlined, location: { folder: "inbox" }, count: { role: "inbox", of: "unread" } },
   { label: "Starred", icon: StarBorderOutlined, location: { q: STARRED_QUERY } },
   { label: "Sent", icon: SendOutlined, location: { folder: "sent" } },
-  { label: "Drafts", icon: DraftsOutlined, location: { folder: "drafts" }, count: { role: "drafts", of: "total" } },
+  { label: "Drafts", icon: DraftsOutlined, location: { folder: "drafts" }, count: { of: "drafts" } },
+  { label: "Outbox", icon: OutboxOutlined, location: { folder: "outbox" }, count: { of: "outbox" }, whileCounted: true },
   { label: "Archive", icon: ArchiveOutlined, location: { folder: "archive" } },
   { label: "Spam", icon: ReportGmailerrorredOutlined, location: { folder: "junk" }, count: { role: "junk", of: "unread" } },
   { label: "Trash", icon: DeleteOutline, location: { folder: "trash" } },
@@ -79,6 +87,22 @@ export function roleCount(folders: readonly Folder[] | undefined, role: string, 
   return folders
     .filter((folder) => folder.role === role)
     .reduce((sum, folder) => sum + (of === "unread" ? folder.unread_count : folder.total_count), 0);
+}
+
+/** What the navigation counts. */
+export interface CountSources {
+  folders: readonly Folder[] | undefined;
+  drafts: readonly DraftSummary[] | undefined;
+  outbox: readonly OutboxEntry[] | undefined;
+}
+
+/** The number an entry shows, and whether it is bold (unread mail) or plain (a total). */
+export function entryCount(entry: MailEntry, sources: CountSources): { value: number; kind: "unread" | "total" } {
+  const count = entry.count;
+  if (count === undefined) return { value: 0, kind: "unread" };
+  if ("role" in count) return { value: roleCount(sources.folders, count.role, count.of), kind: count.of };
+  if (count.of === "drafts") return { value: sources.drafts?.length ?? 0, kind: "total" };
+  return { value: sources.outbox?.filter(isPending).length ?? 0, kind: "total" };
 }
 
 /** The roles the unified entries cover. */

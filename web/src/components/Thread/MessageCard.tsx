@@ -1,15 +1,20 @@
 "use client";
 
 import AttachFile from "@mui/icons-material/AttachFile";
+import Reply from "@mui/icons-material/Reply";
 import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
 import ButtonBase from "@mui/material/ButtonBase";
+import IconButton from "@mui/material/IconButton";
 import Paper from "@mui/material/Paper";
+import Tooltip from "@mui/material/Tooltip";
 import Typography from "@mui/material/Typography";
 import { useState, type MouseEvent } from "react";
 
 import { errorMessage } from "@/api/problem";
 import { useShowImages, type Message } from "@/api/thread";
+import { useCompose } from "@/components/Compose/ComposeProvider";
+import { canReplyAll } from "@/components/Compose/replyTarget";
 
 import { AttachmentList } from "./AttachmentList";
 import { displayName, formatFullDate, formatShortDate, messageDate } from "./format";
@@ -92,6 +97,7 @@ function ExpandedCard({ message, onToggle, own }: MessageCardProps) {
   const [view, setView] = useState<BodyView>(hasHtml ? "html" : "text");
   const [notice, setNotice] = useState<string | null>(null);
   const showImages = useShowImages();
+  const compose = useCompose();
   const sender = displayName(message.from);
   const shownView: BodyView = hasHtml ? view : "text";
   // Pictures shown inside the HTML are part of the body, not files to list again.
@@ -112,13 +118,34 @@ function ExpandedCard({ message, onToggle, own }: MessageCardProps) {
           message={message}
           own={own}
           menu={
-            <MessageMenu
-              messageId={message.id}
-              view={shownView}
-              canSwitchView={hasHtml && message.body_text.trim() !== ""}
-              onSwitchView={() => setView(shownView === "html" ? "text" : "html")}
-              onError={setNotice}
-            />
+            <>
+              {!message.is_draft && (
+                <Tooltip title="Reply">
+                  <IconButton
+                    size="small"
+                    aria-label="Reply"
+                    onClick={(event) => {
+                      event.stopPropagation();
+                      compose.openReply(message.id, "reply");
+                    }}
+                  >
+                    <Reply fontSize="small" />
+                  </IconButton>
+                </Tooltip>
+              )}
+              <MessageMenu
+                messageId={message.id}
+                view={shownView}
+                canSwitchView={hasHtml && message.body_text.trim() !== ""}
+                onSwitchView={() => setView(shownView === "html" ? "text" : "html")}
+                onError={setNotice}
+                onReply={message.is_draft ? undefined : () => compose.openReply(message.id, "reply")}
+                onReplyAll={
+                  message.is_draft || !canReplyAll(message, own) ? undefined : () => compose.openReply(message.id, "reply_all")
+                }
+                onForward={message.is_draft ? undefined : () => compose.openForward(message.id)}
+              />
+            </>
           }
         />
       </Box>

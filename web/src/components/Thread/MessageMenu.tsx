@@ -3,7 +3,11 @@
 import ArticleOutlined from "@mui/icons-material/ArticleOutlined";
 import CodeOutlined from "@mui/icons-material/CodeOutlined";
 import DownloadOutlined from "@mui/icons-material/DownloadOutlined";
+import Forward from "@mui/icons-material/Forward";
 import MoreVert from "@mui/icons-material/MoreVert";
+import Reply from "@mui/icons-material/Reply";
+import ReplyAll from "@mui/icons-material/ReplyAll";
+import Divider from "@mui/material/Divider";
 import IconButton from "@mui/material/IconButton";
 import ListItemIcon from "@mui/material/ListItemIcon";
 import ListItemText from "@mui/material/ListItemText";
@@ -23,13 +27,31 @@ interface MessageMenuProps {
   canSwitchView: boolean;
   onSwitchView: () => void;
   onError: (message: string) => void;
+  /** Answer this message (absent where there is no composer). */
+  onReply?: () => void;
+  onReplyAll?: () => void;
+  onForward?: () => void;
 }
 
 /** A message's own actions: its original source, and plain text or formatted. */
-export function MessageMenu({ messageId, view, canSwitchView, onSwitchView, onError }: MessageMenuProps) {
+export function MessageMenu({
+  messageId,
+  view,
+  canSwitchView,
+  onSwitchView,
+  onError,
+  onReply,
+  onReplyAll,
+  onForward,
+}: MessageMenuProps) {
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);
   const menuId = useId();
   const close = () => setAnchor(null);
+  const answers = [
+    { label: "Reply", icon: <Reply fontSize="small" />, run: onReply },
+    { label: "Reply all", icon: <ReplyAll fontSize="small" />, run: onReplyAll },
+    { label: "Forward", icon: <Forward fontSize="small" />, run: onForward },
+  ].flatMap((item) => (item.run ? [{ ...item, run: item.run }] : []));
 
   const run = (action: () => Promise<void>, failure: string) => {
     close();
@@ -54,6 +76,19 @@ export function MessageMenu({ messageId, view, canSwitchView, onSwitchView, onEr
         </IconButton>
       </Tooltip>
       <Menu id={menuId} anchorEl={anchor} open={anchor !== null} onClose={close}>
+        {answers.map(({ label, icon, run: answer }) => (
+          <MenuItem
+            key={label}
+            onClick={() => {
+              close();
+              answer();
+            }}
+          >
+            <ListItemIcon>{icon}</ListItemIcon>
+            <ListItemText>{label}</ListItemText>
+          </MenuItem>
+        ))}
+        {answers.length > 0 && <Divider />}
         {canSwitchView && (
           <MenuItem
             onClick={() => {

@@ -18,6 +18,7 @@ import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { ApiError } from "@/api/client";
 import { errorMessage } from "@/api/problem";
 import { useMarkThreadRead, useOwnAddresses, useThread, type Message, type ThreadDetail } from "@/api/thread";
+import { ThreadReplyArea } from "@/components/Compose/ThreadReplyArea";
 
 import { firstSight, nextSight, threadItems, type Seen } from "./folding";
 import { MessageCard } from "./MessageCard";
@@ -251,6 +252,8 @@ function Conversation({ thread, state, own, setView, subjectId }: ConversationPr
     single || (state.toggled.get(message.id) ?? state.seen.open.has(message.id));
   const items = threadItems(thread.messages, isExpanded, state.unfolded);
   const labels = thread.labels.filter((label) => label.role !== "all");
+  // Reply, reply all and forward answer the newest message that is not a draft.
+  const newest = thread.messages.filter((message) => !message.is_draft).at(-1);
 
   const toggle = (message: Message) =>
     setView((view) => view && { ...view, toggled: new Map(view.toggled).set(message.id, !isExpanded(message)) });
@@ -294,6 +297,7 @@ function Conversation({ thread, state, own, setView, subjectId }: ConversationPr
           ),
         )}
       </Stack>
+      {newest !== undefined && <ThreadReplyArea threadId={thread.id} message={newest} own={own} />}
     </Box>
   );
 }
