@@ -185,6 +185,41 @@ async def test_the_default_mailbox_is_the_first_one(h: Harness) -> None:
     assert chosen["message_id"].endswith("@example.org")
 
 
+async def test_a_draft_moves_to_another_mailbox_and_to_plain_text(h: Harness) -> None:
+    box = await mailbox(h)
+    other, _ = await add_account(
+        h, box.user_id, "other@example.org", send_as=[{"name": "", "address": "alias@example.org"}]
+    )
+    draft = await create(h, box, subject="Moving", html="<p>Hi <b>there</b></p>")
+    assert draft["plain_text"] is False
+    moved = await h.http.patch(
+        f"/api/drafts/{draft['id']}",
+        json={"version": draft["version"], "account_id": str(other), "plain_text": True},
+        headers=box.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert body["account_id"] == str(other)
+    assert body["from_address"] == "other@example.org"
+    # A Message-ID on the new mailbox's domain; nothing was sent under the old one.
+    assert body["message_id"].endswith("@example.org") and body["message_id"] != draft["message_id"]
+    assert body["plain_text"] is True and body["html"] is None
+    aliased = await h.http.patch(
+        f"/api/drafts/{draft['id']}",
+        json={"account_id": str(box.account_id), "from_address": "alias@example.org"},
+        headers=box.headers,
+    )
+    # The alias belongs to the other mailbox, not to the one it moves back to.
+    assert aliased.status_code == 422 and aliased.json()["code"] == "invalid_from_address"
+    stranger = await mailbox(h)
+    taken = await h.http.patch(
+        f"/api/drafts/{draft['id']}",
+        json={"account_id": str(stranger.account_id)},
+        headers=box.headers,
+    )
+    assert taken.status_code == 404
+
+
 # --- reply and forward --------------------------------------------------------------------------
 
 
@@ -360,7 +395,13 @@ async def test_send_queues_for_the_undo_window_and_cancel_takes_it_back(h: Harne
         await seen.expect(
             {
                 "type": "outbox.updated",
-                "data": {"draft_id": draft_id, "status": "queued", "error_code": None},
+                "data": {
+                    "draft_id": draft_id,
+                    "status": "queued",
+                    "error_code": None,
+                    "last_error": None,
+                    "thread_id": None,
+                },
             }
         )
 
@@ -383,7 +424,13 @@ async def test_send_queues_for_the_undo_window_and_cancel_takes_it_back(h: Harne
         await seen.expect(
             {
                 "type": "outbox.updated",
-                "data": {"draft_id": draft_id, "status": "draft", "error_code": None},
+                "data": {
+                    "draft_id": draft_id,
+                    "status": "draft",
+                    "error_code": None,
+                    "last_error": None,
+                    "thread_id": None,
+                },
             }
         )
     assert (await h.http.get("/api/outbox", headers=box.headers)).json()["items"] == []

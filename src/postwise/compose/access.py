@@ -146,6 +146,7 @@ async def draft_out(db: AsyncSession, draft: Draft) -> DraftOut:
         subject=draft.subject,
         text=draft.text,
         html=draft.html,
+        plain_text=draft.html is None,
         reply_to_message_id=draft.reply_to_message_id,
         forward_of_message_id=draft.forward_of_message_id,
         thread_id=draft.thread_id,

@@ -63,6 +63,11 @@ class DraftUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int | None = Field(default=None, ge=1)
+    account_id: uuid.UUID | None = Field(
+        default=None,
+        description="Send from another of your mailboxes (attachments stay); `from_address` "
+        "becomes that mailbox's address unless it is sent too.",
+    )
     from_address: Email | None = None
     to: Recipients | None = None
     cc: Recipients | None = None
@@ -96,6 +101,7 @@ class DraftOut(BaseModel):
     subject: str
     text: str
     html: str | None
+    plain_text: bool = Field(description="No HTML part: the message is sent as plain text.")
     reply_to_message_id: int | None
     forward_of_message_id: int | None
     thread_id: uuid.UUID | None

@@ -294,7 +294,12 @@ async def create_draft(
 
 async def _changes(db: AsyncSession, draft: Draft, body: DraftUpdate) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    if body.from_address is not None:
+    if body.account_id is not None and body.account_id != draft.account_id:
+        changes.update(await _move_to_account(db, draft, body.account_id))
+        if body.from_address is not None:
+            account = await owned_account(db, draft.user_id, body.account_id)
+            changes["from_address"] = check_from_address(account, body.from_address)
+    elif body.from_address is not None:
         account = await owned_account(db, draft.user_id, draft.account_id)
         changes["from_address"] = check_from_address(account, body.from_address)
     for name in ("to", "cc", "bcc"):
@@ -310,6 +315,31 @@ async def _changes(db: AsyncSession, draft: Draft, body: DraftUpdate) -> dict[st
     if body.plain_text:
         changes["html"] = None
     return changes
+
+
+async def _move_to_account(db: AsyncSession, draft: Draft, account_id: uuid.UUID) -> dict[str, Any]:
+    """The columns that change when a draft moves to another mailbox: its sender, a
+    Message-ID on the new mailbox's domain (nothing was sent under the old one: the draft is
+    editable), and no mirror copy; the old mailbox's copy is removed by a job."""
+    account = await owned_account(db, draft.user_id, account_id)
+    if draft.mirror_uid is not None and draft.mirror_folder and draft.mirror_uidvalidity:
+        enqueue_job(
+            db,
+            REMOVE_MIRROR_JOB,
+            account_id=str(draft.account_id),
+            folder=draft.mirror_folder,
+            uidvalidity=draft.mirror_uidvalidity,
+            uid=draft.mirror_uid,
+        )
+    return {
+        "account_id": account.id,
+        "from_address": account.email,
+        "message_id": _new_message_id(account),
+        "mirror_folder": None,
+        "mirror_uidvalidity": None,
+        "mirror_uid": None,
+        "mirrored_version": 0,
+    }
 
 
 async def _refused(db: AsyncSession, user_id: uuid.UUID, draft_id: uuid.UUID) -> ProblemError:

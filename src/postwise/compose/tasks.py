@@ -30,9 +30,9 @@ from postwise.accounts.models import AccountKind, MailAccount
 from postwise.compose import imap_copy, outbox
 from postwise.compose.building import BuildError, Envelope, build_message, envelope_of
 from postwise.compose.delivery import ClaimLost, DeliveryError, Failure, SmtpConnection
+from postwise.compose.events import publish_outbox_update
 from postwise.compose.models import Draft, DraftAttachment, DraftStatus, SentCopy
 from postwise.db import utcnow
-from postwise.events import EventType, announce
 from postwise.kit.crypto import Keyring
 from postwise.mail.blobs import BlobNotFoundError, BlobStore
 from postwise.notifications.models import NotificationKind
@@ -81,8 +81,7 @@ def _drain_lock(account_id: uuid.UUID) -> asyncio.Lock:
 async def _announce(
     ctx: JobContext, user_id: uuid.UUID, draft_id: uuid.UUID, status: str, code: str | None
 ) -> None:
-    data = {"draft_id": str(draft_id), "status": str(status), "error_code": code}
-    await announce(ctx.store, user_id, EventType.OUTBOX_UPDATED, data)
+    await publish_outbox_update(ctx, user_id, draft_id, status, code)
 
 
 async def _notify_failed(db: AsyncSession, user_id: uuid.UUID, draft_id: uuid.UUID) -> str | None:

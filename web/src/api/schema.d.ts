@@ -1477,6 +1477,11 @@ export interface components {
             text: string;
             /** Html */
             html: string | null;
+            /**
+             * Plain Text
+             * @description No HTML part: the message is sent as plain text.
+             */
+            plain_text: boolean;
             /** Reply To Message Id */
             reply_to_message_id: number | null;
             /** Forward Of Message Id */
@@ -1557,6 +1562,11 @@ export interface components {
         DraftUpdate: {
             /** Version */
             version?: number | null;
+            /**
+             * Account Id
+             * @description Send from another of your mailboxes (attachments stay); `from_address` becomes that mailbox's address unless it is sent too.
+             */
+            account_id?: string | null;
             /** From Address */
             from_address?: string | null;
             /** To */

@@ -32,6 +32,7 @@ export function draft(overrides: Partial<Draft> = {}): Draft {
     created_at: "2026-12-01T10:00:00Z",
     updated_at: "2026-12-01T10:00:00Z",
     ...overrides,
+    plain_text: overrides.plain_text ?? overrides.html === null,
   };
 }
 
