@@ -2,6 +2,8 @@
 // assertions, screenshots and error watching. run.mjs (the account flow) and mailflow.mjs (the
 // mail client with a real IMAP server) both use them.
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +14,8 @@ export const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
 export const repoDir = path.resolve(webDir, "..");
 export const artifactsDir = path.join(webDir, "e2e", "artifacts");
 export const SERVER_START_TIMEOUT_MS = 60_000;
+const require = createRequire(path.join(webDir, "package.json"));
+const AXE_PATH = require.resolve("axe-core/axe.min.js");
 export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -216,3 +220,74 @@ export function isExpectedError(text) {
   return /status of 401/.test(text) && /\/api\/auth\/refresh\]$/.test(text);
 }
 
+
+/** Poll `predicate` until it returns something truthy (returned); fails with `what`. */
+export async function waitFor(predicate, what, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await predicate();
+    if (last) return last;
+    await sleep(250);
+  }
+  throw new Error(`${what} within ${timeoutMs / 1000} s`);
+}
+
+/** Nothing on the page wider than the viewport (the phone layout's rule). */
+export async function assertNoHorizontalOverflow(page, what) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  assert(scroll <= width, `${what} is ${scroll} px wide at a ${width} px viewport`);
+}
+
+/** axe-core in the page; serious and critical violations fail. */
+export async function assertAccessible(page, what) {
+  const source = await readFile(AXE_PATH, "utf8");
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(source);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.nodes
+            .slice(0, 3)
+            .map((n) => `${n.html.slice(0, 160)} — ${n.failureSummary?.replace(/\s+/g, " ")}`)
+            .join(" | ")}`,
+      );
+  });
+  assert(violations.length === 0, `${what}: ${violations.join("\n")}`);
+}
+
+/**
+ * A separate API session (`X-Postwise-Client: api`), so the tab's refresh cookie is never
+ * rotated behind its back. The returned call answers the status; `call.json` the status and body.
+ */
+export async function apiSession(baseUrl, user) {
+  const login = await fetch(`${baseUrl}/api/auth/login`, {
+    method: "POST",
+    headers: { "X-Postwise-Client": "api", "Content-Type": "application/json" },
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  });
+  assert(login.status === 200, `API login answered ${login.status}`);
+  const { access_token: token } = await login.json();
+  const json = async (method, route, body) => {
+    const response = await fetch(`${baseUrl}${route}`, {
+      method,
+      headers: {
+        "X-Postwise-Client": "api",
+        Authorization: `Bearer ${token}`,
+        ...(body ? { "Content-Type": "application/json" } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const call = async (method, route, body) => (await json(method, route, body)).status;
+  call.json = json;
+  return call;
+}

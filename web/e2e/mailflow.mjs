@@ -2,26 +2,26 @@
 // and the running `postwise serve`: a new user adds a mailbox through the form, reads and
 // archives mail with the keyboard (checked on the IMAP server too), sees a message APPENDed on
 // the server arrive without a reload with a desktop notification, opens hostile HTML that must
-// run nothing and load nothing, uses the phone layout, and looks at the dashboard of the demo
-// mailbox. Every check leaves a screenshot of its last screen in e2e/artifacts/.
+// run nothing and load nothing, uses the phone layout, composes and sends (composeflow.mjs) and
+// looks at the dashboard of the demo mailbox. Every check leaves a screenshot of its last screen in e2e/artifacts/.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { createRequire } from "node:module";
 import path from "node:path";
 
+import { runComposeChecks } from "./composeflow.mjs";
 import {
+  apiSession,
   assert,
+  assertAccessible,
+  assertNoHorizontalOverflow,
   check,
   expectVisible,
   repoDir,
   screenshot,
   sleep,
+  waitFor,
   watchErrors,
-  webDir,
 } from "./lib.mjs";
-
-const require = createRequire(path.join(webDir, "package.json"));
-const AXE_PATH = require.resolve("axe-core/axe.min.js");
 
 const ROW = "[data-thread-id]";
 const MESSAGE = "article[data-message-id]";
@@ -70,46 +70,6 @@ export async function startDovecot() {
   };
 }
 
-async function waitFor(predicate, what, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await predicate();
-    if (last) return last;
-    await sleep(250);
-  }
-  throw new Error(`${what} within ${timeoutMs / 1000} s`);
-}
-
-/** Nothing on the page wider than the viewport (the phone layout's rule). */
-async function assertNoHorizontalOverflow(page, what) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert(scroll <= width, `${what} is ${scroll} px wide at a ${width} px viewport`);
-}
-
-/** axe-core in the page; serious and critical violations fail. */
-async function assertAccessible(page, what) {
-  const source = await import("node:fs/promises").then((fs) => fs.readFile(AXE_PATH, "utf8"));
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await page.evaluate(source);
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map(
-        (v) =>
-          `${v.id} (${v.impact}): ${v.nodes
-            .slice(0, 3)
-            .map((n) => `${n.html.slice(0, 160)} — ${n.failureSummary?.replace(/\s+/g, " ")}`)
-            .join(" | ")}`,
-      );
-  });
-  assert(violations.length === 0, `${what}: ${violations.join("\n")}`);
-}
-
 /** Record desktop notifications and let the test say whether the tab is in the background. */
 function notificationProbe() {
   window.__notifications = [];
@@ -140,30 +100,6 @@ function notificationProbe() {
   }
   Object.defineProperty(window, "Notification", { configurable: true, value: Recorded });
   window.__realNotification = Real;
-}
-
-/** A separate API session (`X-Postwise-Client: api`), so the tab's refresh cookie is never
- * rotated behind its back. */
-async function apiSession(baseUrl, user) {
-  const login = await fetch(`${baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers: { "X-Postwise-Client": "api", "Content-Type": "application/json" },
-    body: JSON.stringify({ email: user.email, password: user.password }),
-  });
-  assert(login.status === 200, `API login answered ${login.status}`);
-  const { access_token: token } = await login.json();
-  return async (method, route, body) => {
-    const response = await fetch(`${baseUrl}${route}`, {
-      method,
-      headers: {
-        "X-Postwise-Client": "api",
-        Authorization: `Bearer ${token}`,
-        ...(body ? { "Content-Type": "application/json" } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return response.status;
-  };
 }
 
 export async function runMailChecks({ baseUrl, browser, errors, signUp }) {
@@ -344,6 +280,9 @@ export async function runMailChecks({ baseUrl, browser, errors, signUp }) {
         await phoneContext.close();
       }
     });
+
+    // Before the demo mailbox arrives: the composer then has one mailbox to send from.
+    await runComposeChecks({ baseUrl, browser, page, dovecot, user, errors });
 
     await check("mail: the dashboard of the demo mailbox shows its charts", async () => {
       const demo = await (await apiSession(baseUrl, user))("POST", "/api/accounts/demo");

@@ -187,6 +187,19 @@ describe("compose window", () => {
     await waitFor(() => expect(api.callsTo("DELETE", DRAFT_PATH)).toHaveLength(1));
   });
 
+  it("Escape in the body closes the window too (the editor marks it handled)", async () => {
+    serve();
+    const user = userEvent.setup();
+    renderComposer();
+    await user.click(screen.getByRole("button", { name: "Answer" }));
+    const dialog = await screen.findByRole("dialog", { name: "Re: Plans" });
+    const body = await within(dialog).findByRole("textbox", { name: "Message body" });
+    await waitFor(() => expect(body).toHaveFocus());
+    const escape = fireEvent.keyDown(body, { key: "Escape", keyCode: 27 });
+    expect(escape).toBe(false);
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+  });
+
   it("attaches dropped and picked files with a progress bar each, and shows the server's 413 in words", async () => {
     vi.stubGlobal("XMLHttpRequest", FakeXhr);
     const server = serve();

@@ -118,7 +118,10 @@ function WindowFrame({ win, placement, internals }: ComposeWindowProps & { inter
       form.current?.send(null);
       return;
     }
-    if (event.key === "Escape" && !inline && !event.defaultPrevented) {
+    // ProseMirror marks every Escape in the body as handled though it does nothing with it; that
+    // one is still the window's. Other handled Escapes (a list, a menu) are not.
+    const fromBody = event.target instanceof Element && event.target.closest(".ProseMirror") !== null;
+    if (event.key === "Escape" && !inline && (!event.defaultPrevented || fromBody)) {
       event.preventDefault();
       form.current?.commit();
       void close(key);

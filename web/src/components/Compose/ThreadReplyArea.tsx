@@ -45,7 +45,7 @@ export function ThreadReplyArea({ threadId, message, own }: ThreadReplyAreaProps
   return (
     <Box sx={{ mt: 2 }}>
       {!writing && (
-        <Box role="group" aria-label="Answer" sx={{ display: "flex", flexWrap: "wrap", gap: 1 }}>
+        <Box role="group" aria-label="Answer" sx={{ display: "flex", flexWrap: "wrap", gap: 1, "& .MuiButton-root": { textTransform: "none", borderRadius: 5 } }}>
           <Button variant="outlined" startIcon={<Reply />} onClick={() => compose.openReply(message.id, "reply")}>
             Reply
           </Button>
