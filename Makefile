@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: bench-auth bench-dashboard bench-mail bench-push bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-auth bench-compose bench-dashboard bench-mail bench-push bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -111,6 +111,12 @@ bench-mail: $(VENV)/.synced
 ## bench-dashboard: GET /api/dashboard over 100,000 messages on SQLite (and PostgreSQL when it answers)
 bench-dashboard: $(VENV)/.synced
 	$(BIN)/python -m bench.dashboard --docs docs/benchmarks.md
+
+## bench-compose: undo window → SMTP 250 over 100 sends, 500 queued messages draining (SQLite, PostgreSQL + Redis)
+bench-compose: $(VENV)/.synced
+	scripts/services.sh dovecot
+	@scripts/services.sh postgres redis || echo "PostgreSQL or Redis is missing: measuring SQLite only"
+	$(BIN)/python -m bench.compose --docs docs/benchmarks.md
 
 format: $(VENV)/.synced
 	$(BIN)/ruff check --fix src tests bench

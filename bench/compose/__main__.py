@@ -1,0 +1,3 @@
+from bench.compose.run import main
+
+raise SystemExit(main())
