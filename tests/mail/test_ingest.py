@@ -160,3 +160,40 @@ async def test_adoption_next_to_new_mail_in_the_same_thread(mailbox: Mailbox) ->
     assert len(stored.message_ids) == 1
     assert stored.thread_ids == {thread_id}
     assert await mailbox.listing() == {"Archive": {thread_id: (2, 1)}}
+
+
+async def test_a_uid_stored_by_another_writer_meanwhile_is_skipped(
+    mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Sent copy of a message just sent is filed by compose while the sync fetches the
+    same UID: the sync's look at the folder missed it, and its insert must skip that row, not
+    fail the whole batch on the unique key (which restarted the mailbox's sync, bench.compose)."""
+    from postwise.mail import ingest
+
+    first = await mailbox.fetched("INBOX", 7, raw_message("copy@example.com"))
+    assert len(first.message_ids) == 1
+
+    async def stale_look(*_args: object) -> set[int]:
+        return set()
+
+    monkeypatch.setattr(ingest, "_existing_uids", stale_look)
+    async with mailbox.sessions() as session:
+        folder = await session.get(Folder, mailbox.folders["INBOX"])
+        assert folder is not None
+        stored = await store_batch(
+            session,
+            folder=folder,
+            incoming=[
+                IncomingMessage(7, raw_message("copy@example.com"), (), WHEN),
+                IncomingMessage(8, raw_message("next@example.com"), (), WHEN),
+            ],
+            blobs=mailbox.blobs,
+            executor=None,
+        )
+        await session.commit()
+    assert len(stored.message_ids) == 1  # only uid 8 is new
+    async with mailbox.sessions() as session:
+        uids = await session.scalars(
+            select(Message.uid).where(Message.folder_id == mailbox.folders["INBOX"])
+        )
+        assert sorted(uids) == [7, 8]

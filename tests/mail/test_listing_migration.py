@@ -6,20 +6,23 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from postwise import db
+from postwise.accounts.models import MailAccount
 from postwise.config import Settings
 from postwise.mail.models import Folder, Message, Thread, ThreadFolder
 from postwise.migrations.runner import upgrade_database
+from postwise.users.models import User
 from tests import services
 from tests.conftest import BACKEND, create_postgres_database, drop_postgres_database
-from tests.mail.factories import new_account
 
 pytestmark = pytest.mark.backend
 
@@ -58,11 +61,41 @@ def test_threads_stored_before_0009_get_their_list_item(fresh_url: str, tmp_path
     asyncio.run(_check(settings, fresh_url, busy, quiet))
 
 
+@dataclass(frozen=True)
+class _Account:
+    id: uuid.UUID
+    user_id: uuid.UUID
+
+
+def _as_of_0008(table: sa.Table, added_later: set[str]) -> sa.Table:
+    """`table` without the columns later revisions added (their Python defaults would name
+    them in an INSERT), keeping the types and defaults of the others."""
+    columns = [c._copy() for c in table.columns if c.name not in added_later]
+    return sa.Table(table.name, sa.MetaData(), *columns)
+
+
+async def _account_0008(session: Any) -> _Account:
+    """A user and a mailbox as revision 0008 stored them: the models have gained columns
+    since (0010), which an ORM insert would name."""
+    users = _as_of_0008(User.metadata.tables["users"], {"send_undo_seconds"})
+    accounts = _as_of_0008(
+        MailAccount.metadata.tables["mail_accounts"],
+        {"sender_name", "send_as", "signature_text", "signature_html"},
+    )
+    user_id, account_id = uuid.uuid4(), uuid.uuid4()
+    email = f"{user_id.hex}@example.org"
+    await session.execute(sa.insert(users).values(id=user_id, email=email, password_hash="x"))
+    await session.execute(
+        sa.insert(accounts).values(id=account_id, user_id=user_id, email=email, kind="imap")
+    )
+    return _Account(account_id, user_id)
+
+
 async def _seed(settings: Settings, url: str) -> tuple[uuid.UUID, uuid.UUID]:
     engine = db.create_engine(settings, url=url)
     try:
         async with db.create_sessionmaker(engine)() as session:
-            account = await new_account(session)
+            account = await _account_0008(session)
             folders = [
                 Folder(user_id=account.user_id, account_id=account.id, name=name, uidvalidity=1)
                 for name in ("INBOX", "Sent")
