@@ -362,6 +362,25 @@ async def test_a_mailbox_drains_over_one_connection(box: Outbox, smtp: SmtpServe
         assert (await box.entry(draft_id)).status == DraftStatus.SENT
 
 
+async def test_a_job_that_finds_the_mailbox_draining_leaves_at_once(
+    box: Outbox, smtp_servers: MakeSmtpServer
+) -> None:
+    # The server is slow to accept, so the first drain is still running when the second
+    # message is queued and its job starts.
+    server = smtp_servers(reply_delay=0.3)
+    _, account_id = await mailbox(box, server)
+    first = await box.queue(account_id, subject="First")
+    running = asyncio.create_task(box.deliver(first))
+    await server.wait_for(1)
+    second = await box.queue(account_id, subject="Second")
+    # No worker slot is held waiting for the lock: the job returns without sending...
+    assert await asyncio.wait_for(box.deliver(second), timeout=0.2) == 0
+    # ...and the running drain looks again before it ends, sending it over its connection.
+    assert await running == 2
+    assert server.connections == 1
+    assert (await box.entry(second)).status == DraftStatus.SENT
+
+
 async def test_a_non_ascii_address_needs_smtputf8(
     box: Outbox, smtp_servers: MakeSmtpServer
 ) -> None:

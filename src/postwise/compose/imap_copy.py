@@ -24,6 +24,7 @@ import contextlib
 import imaplib
 import re
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -137,21 +138,41 @@ def _remove(client: IMAPClient, copy: MirrorCopy) -> bool:
     return True
 
 
+# IMAP sessions the copy jobs (Sent copies, Drafts mirrors) open at once per mailbox in one
+# process. Unbounded, the in-process broker started one per job: 500 drafts saved together
+# opened hundreds of sessions and Dovecot refused tens of them (bench.compose). Servers
+# commonly allow about ten connections per user, and the sync engine holds one or two.
+IMAP_SESSIONS_PER_MAILBOX = 2
+_session_limits: weakref.WeakValueDictionary[
+    tuple[asyncio.AbstractEventLoop, uuid.UUID], asyncio.Semaphore
+] = weakref.WeakValueDictionary()
+
+
+def _session_limit(account_id: uuid.UUID) -> asyncio.Semaphore:
+    key = (asyncio.get_running_loop(), account_id)
+    limit = _session_limits.get(key)
+    if limit is None:
+        limit = asyncio.Semaphore(IMAP_SESSIONS_PER_MAILBOX)
+        _session_limits[key] = limit
+    return limit
+
+
 @asynccontextmanager
 async def _imap(ctx: JobContext, account: MailAccount) -> AsyncIterator[IMAPClient]:
     settings = ctx.settings
     login = _login(account, Keyring(settings.secret(), settings.previous_secrets()))
-    client = await asyncio.to_thread(
-        connect_imap,
-        login,
-        timeout=settings.mail_connect_timeout,
-        ssl_context=tls_context(settings.mail_ca_file),
-        policy=settings.mail_host_policy,
-    )
-    try:
-        yield client
-    finally:
-        await asyncio.to_thread(_logout, client)
+    async with _session_limit(account.id):
+        client = await asyncio.to_thread(
+            connect_imap,
+            login,
+            timeout=settings.mail_connect_timeout,
+            ssl_context=tls_context(settings.mail_ca_file),
+            policy=settings.mail_host_policy,
+        )
+        try:
+            yield client
+        finally:
+            await asyncio.to_thread(_logout, client)
 
 
 async def _folder_with_role(db: AsyncSession, account_id: uuid.UUID, role: str) -> Folder | None:
