@@ -119,12 +119,13 @@ def test_threading_headers() -> None:
     assert prefill.in_reply_to == "orig-1@mail.example.net"
     assert prefill.references == ["root@mail.example.net", "orig-1@mail.example.net"]
     assert prefill.thread_id == THREAD
-    # Repeats keep their last place; a long chain keeps its newest MAX_REFERENCES.
+    # Repeats keep their last place; a long chain keeps its root and its newest ones.
     repeated = original(references=["a@x", "b@x", "a@x", "orig-1@mail.example.net"])
     assert reply_references(repeated) == ["b@x", "a@x", "orig-1@mail.example.net"]
     long = original(references=[f"{n}@x" for n in range(40)])
     chain = reply_references(long)
     assert len(chain) == MAX_REFERENCES
+    assert chain[0] == "0@x"
     assert chain[-2:] == ["39@x", "orig-1@mail.example.net"]
     # Without a Message-ID there is nothing to answer in the headers.
     assert (

@@ -9,7 +9,8 @@ The rules follow what Thunderbird and Gmail do:
   addresses, never an address twice (compared case-insensitively);
 - one "Re: " or "Fwd: " before the subject without its markers, never "Re: Re: " or "Re: Fwd: ";
 - `In-Reply-To` is the original's Message-ID and `References` its References plus that id
-  (RFC 5322 section 3.6.4), at most the last 20 so a long thread never grows the header for good;
+  (RFC 5322 section 3.6.4), at most 20 (the root and the latest) so a long thread never grows
+  the header for good;
 - the signature goes above the quote ("-- " on its own line in text, RFC 3676 section 4.3);
 - a forward carries the original's headers block and body (and, done by the service, its
   attachments).
@@ -177,7 +178,9 @@ def forward_subject(subject: str) -> str:
 
 def reply_references(original: Original) -> list[str]:
     """The original's References and its own Message-ID, each once (the last copy kept in its
-    place), at most the last MAX_REFERENCES."""
+    place), at most MAX_REFERENCES: the thread's first message and the latest others, since
+    clients that thread by References look for the root (RFC 5322 section 3.6.4 lets a
+    trimmed list keep the first)."""
     chain = [*original.references, *([original.message_id] if original.message_id else [])]
     seen: set[str] = set()
     unique: list[str] = []
@@ -186,7 +189,9 @@ def reply_references(original: Original) -> list[str]:
             seen.add(message_id)
             unique.append(message_id)
     unique.reverse()
-    return unique[-MAX_REFERENCES:]
+    if len(unique) <= MAX_REFERENCES:
+        return unique
+    return [unique[0], *unique[-(MAX_REFERENCES - 1) :]]
 
 
 # --- bodies -------------------------------------------------------------------------------------
