@@ -36,6 +36,7 @@ from postwise.config import Settings
 from postwise.db import affected_rows
 from postwise.kit.errors import ProblemError
 from postwise.mail.blobs import BlobStore
+from postwise.mail.downloads import attachment_response
 from postwise.mail.models import Attachment
 from postwise.observability.middleware import RouteBodyLimit
 
@@ -54,15 +55,6 @@ _UPLOAD_PATH = re.compile(r"/api/drafts/[^/]+/attachments")
 # Boundaries, part headers (a long file name) and the `inline` field around the file.
 _MULTIPART_ROOM = 64 * 1024
 _MB = 1024 * 1024
-# Active content a browser would render or run if it opened it (as mail/router.py): served as
-# a download anyway, and sandboxed should anything open it.
-_ACTIVE_TYPES = (
-    "text/html",
-    "image/svg+xml",
-    "application/xhtml+xml",
-    "text/xml",
-    "application/xml",
-)
 # type/subtype as RFC 2045 tokens: the value ends up in a MIME header of the sent message.
 _CONTENT_TYPE_RE = re.compile(r"^[a-z0-9!#$&^_.+-]{1,100}/[a-z0-9!#$&^_.+-]{1,100}$")
 _UNSAFE_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
@@ -209,18 +201,11 @@ async def download(
 ) -> FileResponse:
     await owned_draft(db, user_id, draft_id)
     attachment = await _owned_attachment(db, user_id, draft_id, position)
-    path = BlobStore(settings.effective_blob_dir).path(attachment.sha256)
-    if not path.is_file():
-        raise ProblemError(404, "blob_missing", "The stored copy of this attachment is missing.")
-    headers = {"Cache-Control": "private, no-store"}
-    if attachment.content_type.lower().startswith(_ACTIVE_TYPES):
-        headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return FileResponse(
-        path,
-        media_type=attachment.content_type or "application/octet-stream",
+    return attachment_response(
+        BlobStore(settings.effective_blob_dir),
+        sha256=attachment.sha256,
+        content_type=attachment.content_type,
         filename=attachment.filename or f"attachment-{position}",
-        content_disposition_type="attachment",
-        headers=headers,
     )
 
 

@@ -17,6 +17,7 @@ from postwise.kit.ids import MAX_BIGINT, MAX_INT, not_found_if_invalid
 from postwise.mail import listing, reading
 from postwise.mail.actions import Action, apply_action
 from postwise.mail.blobs import BlobStore
+from postwise.mail.downloads import attachment_response
 from postwise.mail.schemas import (
     FolderList,
     MessageOut,
@@ -29,16 +30,6 @@ from postwise.mail.schemas import (
 from postwise.mail.tasks import announce_after_commit
 
 router = APIRouter(prefix="/api", tags=["mail"], responses=problem_responses(401, 422))
-
-# Content a browser would render or run if it ever displayed it inline: served as a download
-# anyway, and sandboxed should anything open it.
-_ACTIVE_TYPES = (
-    "text/html",
-    "image/svg+xml",
-    "application/xhtml+xml",
-    "text/xml",
-    "application/xml",
-)
 
 
 async def get_blobs(settings: SettingsDep) -> BlobStore:
@@ -185,16 +176,9 @@ async def download_attachment(
 ) -> FileResponse:
     message = await reading.owned_message(db, user.id, message_id)
     attachment = await reading.owned_attachment(db, message, position)
-    path = blobs.path(attachment.sha256)
-    if not path.is_file():
-        raise ProblemError(404, "blob_missing", "The stored copy of this attachment is missing.")
-    headers = {"Cache-Control": "private, no-store"}
-    if attachment.content_type.lower().startswith(_ACTIVE_TYPES):
-        headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return FileResponse(
-        path,
-        media_type=attachment.content_type or "application/octet-stream",
+    return attachment_response(
+        blobs,
+        sha256=attachment.sha256,
+        content_type=attachment.content_type,
         filename=attachment.filename or f"attachment-{position}",
-        content_disposition_type="attachment",
-        headers=headers,
     )
