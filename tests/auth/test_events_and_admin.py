@@ -123,11 +123,22 @@ async def test_profile(h: Harness) -> None:
         "mfa_enabled",
         "created_at",
         "new_mail_notifications",
+        "send_undo_seconds",
     }
+    assert me["send_undo_seconds"] == 10
     patched = await h.http.patch(
         "/api/users/me", json={"name": "  Ada King  ", "is_admin": False}, headers=bearer(access)
     )
     assert patched.json()["name"] == "Ada King"
+    for bad in (31, -1, False, "5"):
+        refused = await h.http.patch(
+            "/api/users/me", json={"send_undo_seconds": bad}, headers=bearer(access)
+        )
+        assert refused.status_code == 422, bad
+    undo = await h.http.patch(
+        "/api/users/me", json={"send_undo_seconds": 0}, headers=bearer(access)
+    )
+    assert undo.json()["send_undo_seconds"] == 0
     assert (await h.http.get("/api/users/me")).status_code == 401
 
 
