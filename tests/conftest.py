@@ -201,6 +201,8 @@ SLOW_FIRST = (
     "tests/sync/test_engine.py",
     "tests/imports/test_demo.py",
     "tests/worker/test_worker_process.py",
+    "tests/compose/test_worker_killed.py",
+    "tests/test_bench_compose.py",
     "tests/test_cli.py",
     "tests/imports/test_import_api.py",
     "tests/notifications/test_sources.py",
