@@ -12,11 +12,26 @@ from postwise.auth.models import (
 from postwise.compose.models import Contact, ContactScan, Draft, DraftAttachment
 from postwise.db import Base
 from postwise.instance.models import InstanceSetting
-from postwise.mail.models import Attachment, Folder, Message, PendingChange, Thread
+from postwise.ai.models import AiAction, AiCache, AiSettings, AiUsage, AiUserModel, SenderStats
+from postwise.mail.models import (
+    Attachment,
+    Folder,
+    Message,
+    MessageInsight,
+    PendingChange,
+    Thread,
+)
 from postwise.notifications.models import Notification
 from postwise.users.models import User
 
 __all__ = [
+    "AiAction",
+    "AiCache",
+    "AiSettings",
+    "AiUsage",
+    "AiUserModel",
+    "SenderStats",
+    "MessageInsight",
     "Attachment",
     "AuthSession",
     "Base",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -101,6 +102,16 @@ class Thread(Base):
         Boolean, nullable=False, default=False, server_default="0"
     )
     has_attachments: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default="0"
+    )
+    # The assistant's view of the conversation, kept from its messages' insights by
+    # `mail.insights.refresh_thread_insights` (None: nothing triaged yet).
+    ai_priority: Mapped[float | None] = mapped_column(Float)
+    ai_important: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default="0"
+    )
+    ai_category: Mapped[str | None] = mapped_column(String(24))
+    ai_needs_reply: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default="0"
     )
 
@@ -262,3 +273,35 @@ class PendingChange(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
+
+
+class MessageInsight(Base):
+    """What the assistant made of one message (`postwise.ai` computes it; `mail.insights`
+    writes it, as mail owns every message row). One row per triaged message."""
+
+    __tablename__ = "message_insights"
+    __table_args__ = (Index("ix_message_insights_user_category", "user_id", "category"),)
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    category: Mapped[str] = mapped_column(String(24), nullable=False)
+    # auto (the model) or user (a correction, which later triage never overwrites)
+    category_source: Mapped[str] = mapped_column(String(8), nullable=False, default="auto")
+    needs_reply: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    needs_reply_confidence: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    priority: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    priority_bucket: Mapped[str] = mapped_column(String(8), nullable=False, default="low")
+    # Above the user's threshold, or marked important by the user (important_source "user").
+    important: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    important_source: Mapped[str] = mapped_column(String(8), nullable=False, default="auto")
+    reasons: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # [{"text": ..., "due": "2026-12-09" | null}, ...]
+    action_items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False, default="local")
+    model: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    triaged_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)

@@ -74,6 +74,11 @@ class ParsedMessage:
     list_id: str | None
     list_unsubscribe: str | None
     parse_error: str | None
+    # Bulk and automation signals for triage (lower case; None when absent), and whether a
+    # text/calendar part or an .ics file came with the message.
+    precedence: str | None = None
+    auto_submitted: str | None = None
+    has_calendar: bool = False
 
 
 SNIPPET_LENGTH = 200

@@ -1,0 +1,1 @@
+"""Providers: `local` (in this package, offline) and `openai` (any OpenAI-compatible server)."""
