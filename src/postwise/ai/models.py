@@ -22,7 +22,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
