@@ -97,6 +97,11 @@ def _settings(data_dir: Path, **overrides: object) -> Settings:
         # The Drafts-folder mirror waits out a burst of autosaves in production; here every
         # test that saves a draft would wait for it at teardown.
         "draft_mirror_delay_seconds": 0,
+        # Local triage in a thread: a process pool per test app would start a process each.
+        "ai_triage_processes": 0,
+        # Triage jobs after every sync and import of every test would race their teardown;
+        # the assistant's own tests turn it on.
+        "ai_triage": False,
         # Dovecot, the SMTP sink and the discovery servers listen on loopback, which
         # POSTWISE_ENV=test (like production) refuses by default; other private ranges stay
         # refused (tests/accounts/test_private_hosts.py).

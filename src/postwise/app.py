@@ -18,6 +18,7 @@ from taskiq import InMemoryBroker
 from taskiq.api import run_scheduler_task
 
 from postwise.accounts.router import router as accounts_router
+from postwise.ai.router import router as ai_router
 from postwise.auth.kit import AuthKit, build_auth_kit
 from postwise.auth.router import router as auth_router
 from postwise.compose.attachments import upload_body_limit
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 store=runtime.store,
                 jobs=runtime.jobs,
                 metrics=metrics,
+                ai=runtime.ai,
             )
             auth = build_auth_kit(settings, runtime.store)
             log.info(
@@ -136,7 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         # Embedded default: no worker process, so the API process syncs mail.
                         await stack.enter_async_context(
                             sync_engine(
-                                settings, sessionmaker=runtime.sessionmaker, store=runtime.store
+                                settings,
+                                sessionmaker=runtime.sessionmaker,
+                                store=runtime.store,
+                                jobs=runtime.jobs,
                             )
                         )
                     yield {"services": services, "auth": auth}
@@ -167,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(mail_router)
     app.include_router(compose_router)
+    app.include_router(ai_router)
     app.include_router(search_router)
     app.include_router(dashboard_router)
     app.include_router(notify_router)

@@ -371,5 +371,35 @@ def demo(
     typer.echo(f"Sign in at {settings.public_url}")
 
 
+# --- evaluation ---------------------------------------------------------------------------
+
+
+@cli.command("eval")
+def eval_command(
+    task: Annotated[str, typer.Argument(help="needs_reply, category or summary.")],
+    dataset: Annotated[
+        Path,
+        typer.Argument(help='JSON lines: {"id", "message": "<RFC 822 text>", "expect": {...}}.'),
+    ],
+    train: Annotated[
+        Path | None,
+        typer.Option(help="First fit the local category model on this file (any labels)."),
+    ] = None,
+    provider: Annotated[str, typer.Option(help="local or openai.")] = "local",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run an AI task on a labelled dataset and print its figures (accuracy, precision, recall
+    and F1 per class, or ROUGE next to a first-sentence baseline)."""
+    from postwise.ai.eval import EvalError, evaluate, render
+
+    settings = _settings() if provider == "openai" else None
+    try:
+        report = evaluate(task, dataset, train=train, provider=provider, settings=settings)
+    except EvalError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(json.dumps(report, ensure_ascii=False) if as_json else render(report))
+
+
 def main() -> None:
     cli()

@@ -102,9 +102,39 @@ class Settings(BaseSettings):
     mail_from: str = "Postwise <postwise@localhost>"
 
     ai_provider: Literal["local", "openai"] = "local"
+    # Triage new mail and backfill the rest (category, priority, summary...). Off, mail is
+    # still synced and searchable; nothing is triaged.
+    ai_triage: bool = True
+    # Processes that run local triage beside the API or worker (0: a thread of this process),
+    # so that triaging a large backfill never competes with requests for the GIL.
+    ai_triage_processes: int = Field(default=1, ge=0, le=16)
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_model: str = "gpt-4o-mini"
+    # The model that turns text into vectors, on the same server (POSTWISE_OPENAI_BASE_URL).
+    openai_embedding_model: str = "text-embedding-3-small"
+    # Seconds one remote AI request may take; past it the local provider answers instead
+    # (a timed-out request is not retried: the next one would most likely wait as long).
+    ai_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Retries of a remote AI request after 429, 5xx or a connection error, with backoff that
+    # honours Retry-After; then the local provider answers.
+    ai_max_retries: int = Field(default=2, ge=0, le=10)
+    # Remote AI requests in flight at once in one process; more wait their turn.
+    ai_max_concurrency: int = Field(default=4, ge=1, le=256)
+    # What one user's remote AI use may cost per UTC day (0: never remote); past it the local
+    # provider answers until midnight. A user may lower it, or raise it with their own key.
+    ai_daily_budget_usd: float = Field(default=1.0, ge=0)
+    # US dollars per 1,000 prompt and completion tokens (the default: gpt-4o-mini's prices).
+    ai_price_input_per_1k: float = Field(default=0.00015, ge=0)
+    ai_price_output_per_1k: float = Field(default=0.0006, ge=0)
+    # Replace email addresses, phone and card numbers by placeholders before mail leaves the
+    # machine (a user may also turn it on for themselves).
+    ai_redact: bool = False
+    # After this many remote failures in a row (timeouts, connection errors, 429, 5xx) for one
+    # server and model, the local provider answers for ai_breaker_seconds, then one request
+    # probes the server again.
+    ai_breaker_failures: int = Field(default=5, ge=1)
+    ai_breaker_seconds: float = Field(default=60.0, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] | None = None

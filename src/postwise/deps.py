@@ -23,6 +23,9 @@ class Services:
     store: Store
     jobs: JobQueue
     metrics: Metrics
+    # `ai.services.AiServices`, typed where it is used (`ai.deps`): naming it here would make
+    # every domain that takes a dependency import the assistant (the import contract).
+    ai: object
 
 
 # The trivial dependencies are `async def` on purpose: FastAPI runs plain `def` ones in a thread

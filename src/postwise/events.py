@@ -23,11 +23,14 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.store import Store
-from postwise.worker.queue import enqueue_job
+from postwise.worker.queue import JobQueue, enqueue_job
 
 log = structlog.get_logger(__name__)
 
 SYNC_WAKE_JOB = "sync.wake"
+# Defined in `ai/tasks.py`; named here so the domains the assistant builds on never import it.
+AI_TRIAGE_JOB = "ai.triage"
+AI_OBSERVE_JOB = "ai.observe"
 
 
 class EventType(StrEnum):
@@ -40,6 +43,8 @@ class EventType(StrEnum):
     ACCOUNT_UPDATED = "account.updated"
     NOTIFICATION_CREATED = "notification.created"
     OUTBOX_UPDATED = "outbox.updated"
+    # The assistant set category, priority, summary... of these messages (and their threads).
+    MESSAGE_TRIAGED = "message.triaged"
 
 
 def user_channel(user_id: uuid.UUID) -> str:
@@ -61,3 +66,33 @@ def request_sync(db: AsyncSession, account_id: uuid.UUID) -> None:
     the change: the job leaves only after the commit, so the engine never looks for rows not yet
     written."""
     enqueue_job(db, SYNC_WAKE_JOB, account_id=str(account_id))
+
+
+async def request_triage(jobs: JobQueue, user_id: uuid.UUID, message_ids: list[int]) -> None:
+    """New mail was committed: ask the assistant to triage it. Best effort, after the commit,
+    and never waited on by the sync: a lost request is caught by the assistant's backfill,
+    which triages whatever has no insight yet."""
+    try:
+        await jobs.send(AI_TRIAGE_JOB, user_id=str(user_id), message_ids=message_ids)
+    except Exception as error:
+        log.warning("triage_request_failed", error=str(error))
+
+
+def observe_actions(
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    message_ids: list[int],
+    action: str,
+    value: str | None = None,
+) -> None:
+    """What the user did with these messages (open, reply, archive_unread, ...), for the
+    assistant to learn from once the transaction that did it commits."""
+    if message_ids:
+        enqueue_job(
+            db,
+            AI_OBSERVE_JOB,
+            user_id=str(user_id),
+            message_ids=message_ids,
+            action=action,
+            value=value,
+        )

@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
 from postwise.accounts.models import MailAccount
+from postwise.ai.models import AiAction, AiCache, AiSettings, AiUsage, AiUserModel, SenderStats
 from postwise.auth.models import (
     AuthSession,
     KnownDevice,
@@ -12,7 +13,6 @@ from postwise.auth.models import (
 from postwise.compose.models import Contact, ContactScan, Draft, DraftAttachment
 from postwise.db import Base
 from postwise.instance.models import InstanceSetting
-from postwise.ai.models import AiAction, AiCache, AiSettings, AiUsage, AiUserModel, SenderStats
 from postwise.mail.models import (
     Attachment,
     Folder,
@@ -30,8 +30,6 @@ __all__ = [
     "AiSettings",
     "AiUsage",
     "AiUserModel",
-    "SenderStats",
-    "MessageInsight",
     "Attachment",
     "AuthSession",
     "Base",
@@ -44,12 +42,14 @@ __all__ = [
     "KnownDevice",
     "MailAccount",
     "Message",
+    "MessageInsight",
     "Notification",
     "OneTimeToken",
     "PendingChange",
     "RecoveryCode",
     "RefreshToken",
     "SecurityEvent",
+    "SenderStats",
     "Thread",
     "User",
 ]

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.accounts import credentials
 from postwise.accounts.models import MailAccount
+from postwise.ai.engine import KEY_PURPOSE as AI_KEY_PURPOSE
+from postwise.ai.models import AiSettings
 from postwise.auth import mfa
 from postwise.auth.models import RecoveryCode
 from postwise.kit.crypto import DecryptionError, Keyring
@@ -76,6 +78,15 @@ async def reseal(db: AsyncSession, keyring: Keyring) -> ResealReport:
             account.credentials,
             credentials.PURPOSE,
             f"mail_accounts {account.id} credentials",
+        )
+    keys = await db.scalars(select(AiSettings).where(AiSettings.api_key_sealed.is_not(None)))
+    for row in keys.all():
+        row.api_key_sealed = _reseal_value(
+            keyring,
+            report,
+            row.api_key_sealed,
+            AI_KEY_PURPOSE,
+            f"ai_settings {row.user_id} api_key_sealed",
         )
     report.users_with_recovery_codes = int(
         await db.scalar(

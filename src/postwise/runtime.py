@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 
 from postwise import db
+from postwise.ai.services import AiServices, build_ai
 from postwise.config import Settings
 from postwise.notify.mailer import Mailer, build_mailer
 from postwise.store import Store, create_store
@@ -32,6 +33,7 @@ class Runtime:
     broker: AsyncBroker
     jobs: JobQueue
     mailer: Mailer
+    ai: AiServices
 
 
 @asynccontextmanager
@@ -47,10 +49,16 @@ async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Run
     broker = build_broker(settings, load_jobs())
     jobs = JobQueue(broker)
     mailer = build_mailer(settings, store)
+    ai = build_ai(settings)
     bind_context(
         broker,
         JobContext(
-            settings=settings, store=store, sessionmaker=sessionmaker, jobs=jobs, mailer=mailer
+            settings=settings,
+            store=store,
+            sessionmaker=sessionmaker,
+            jobs=jobs,
+            mailer=mailer,
+            ai=ai,
         ),
     )
     try:
@@ -68,6 +76,7 @@ async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Run
             broker=broker,
             jobs=jobs,
             mailer=mailer,
+            ai=ai,
         )
     finally:
         if isinstance(broker, InMemoryBroker):
@@ -75,5 +84,6 @@ async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Run
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(broker.wait_all(), timeout=10)
         await broker.shutdown()
+        await ai.aclose()
         await store.close()
         await engine.dispose()

@@ -500,7 +500,12 @@ async def test_aggregates_follow_new_mail_flags_and_expunges(mailbox: Mailbox) -
 async def test_already_threaded_messages_are_left_alone(mailbox: Mailbox) -> None:
     await mailbox.store([mail("a")])
     async with mailbox.sessions() as session:
-        row = await session.scalar(select(Message).where(Message.uid == mailbox.uids["a"]))
+        # This mailbox's row: other tests' mailboxes in the same database have a uid 1 too.
+        row = await session.scalar(
+            select(Message).where(
+                Message.account_id == mailbox.account_id, Message.uid == mailbox.uids["a"]
+            )
+        )
         assert row is not None
         before = row.thread_id
         assert await assign_threads(session, [row]) == set()

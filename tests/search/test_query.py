@@ -19,6 +19,7 @@ from postwise.search.query import (
     MAX_TERMS,
     Age,
     And,
+    CategoryIs,
     DateBound,
     ErrorCode,
     Flag,
@@ -79,7 +80,12 @@ PARSES: list[tuple[str, Node]] = [
     ("https://example.com/x?a=1", w("https://example.com/x?a=1")),
     ("10:30 meeting", and_(w("10:30"), w("meeting"))),
     ("Re: lunch", and_(w("Re:"), w("lunch"))),
-    ("category:social", w("category:social")),
+    ("topic:social", w("topic:social")),
+    # the assistant's operators
+    ("category:social", CategoryIs("social")),
+    ("category:Cold_Outreach", CategoryIs("cold_outreach")),
+    ("is:important", Flag("important")),
+    ("needs:reply", Flag("needs_reply")),
     ("label2:x", w("label2:x")),
     ("C:\\Users\\me", w("C:\\Users\\me")),
     ("a:b:c", w("a:b:c")),
@@ -284,7 +290,9 @@ ERRORS: list[tuple[str, str, int]] = [
     ("is:purple", "unknown_value", 3),
     ("has:foo", "unknown_value", 4),
     ("has:attachments", "unknown_value", 4),
-    ("a is:important", "unknown_value", 5),
+    ("a is:urgent", "unknown_value", 5),
+    ("category:spam", "unknown_value", 9),
+    ("needs:coffee", "unknown_value", 6),
     ('is:"un read"', "unknown_value", 3),
     ("after:2024/13/01", "invalid_date", 6),
     ("before:2023/02/29", "invalid_date", 7),
@@ -368,7 +376,7 @@ def test_messages_read_well() -> None:
         "is:(read)": "is: at character 1 takes a single value, not a group.",
         "is:purple": (
             "Unknown value 'purple' for is: at character 4; "
-            "use is:unread, is:read, is:starred, is:unstarred."
+            "use is:unread, is:read, is:starred, is:unstarred, is:important."
         ),
         "after:2024/13/01": (
             "'2024/13/01' at character 7 is not a date: write YYYY/MM/DD or YYYY-MM-DD."

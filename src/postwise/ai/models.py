@@ -94,7 +94,11 @@ class AiAction(Base):
     important / not important, recategorise): the learning signal, replayable."""
 
     __tablename__ = "ai_actions"
-    __table_args__ = (Index("ix_ai_actions_user_at", "user_id", "at"),)
+    __table_args__ = (
+        Index("ix_ai_actions_user_at", "user_id", "at"),
+        # "Already learned from this message?", and the SET NULL when a message goes.
+        Index("ix_ai_actions_message_id", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[uuid.UUID] = mapped_column(

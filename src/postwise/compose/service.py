@@ -55,6 +55,7 @@ from postwise.compose.schemas import (
 )
 from postwise.config import Settings
 from postwise.db import affected_rows, utcnow
+from postwise.events import observe_actions
 from postwise.kit.errors import ProblemError
 from postwise.mail.models import Message
 from postwise.mime.html_text import html_to_text
@@ -540,6 +541,9 @@ async def send_draft(
     await db.refresh(draft)
     enqueue_job(db, DELIVER_JOB, draft_id=str(draft.id))
     announce_outbox_after_commit(db, user.id, draft.id, draft.status)
+    if draft.reply_to_message_id is not None:
+        # Answering a sender is the strongest sign their mail matters (learned priority).
+        observe_actions(db, user.id, [draft.reply_to_message_id], "reply")
     return outbox_entry(draft)
 
 

@@ -26,13 +26,14 @@ from sqlalchemy.sql import ColumnElement
 
 from postwise.accounts.models import AccountKind, MailAccount, SyncState
 from postwise.db import bulk_transaction, utcnow
-from postwise.events import EventType, announce
+from postwise.events import EventType, announce, request_triage
 from postwise.imports.readers import DELIMITER, MailSource, SourceMessage, TargetFolder
 from postwise.mail.blobs import BlobStore
 from postwise.mail.folders import upsert_folder
 from postwise.mail.ingest import IncomingMessage, prepare_all, store_batch
 from postwise.mail.models import Folder, Message
 from postwise.store import Store
+from postwise.worker.queue import JobQueue
 
 # Messages per transaction. On SQLite a batch holds the only write lock from its first insert
 # to its commit, and a click may have to wait for it (db_sqlite.WriterLane): 250 held it about
@@ -273,6 +274,7 @@ async def import_messages(
     on_progress: ProgressCallback | None = None,
     store: Store | None = None,
     batch_size: int = IMPORT_BATCH,
+    jobs: JobQueue | None = None,
 ) -> ImportProgress:
     """Import everything `source` yields into the local mailbox `account_id`.
 
@@ -301,6 +303,10 @@ async def import_messages(
             progress.bytes_read = batch[-1].position
             if store is not None:
                 await _announce(store, account_id, stored)
+            if jobs is not None:
+                for folder, message_ids, _ in stored:
+                    if message_ids:
+                        await request_triage(jobs, folder.user_id, message_ids)
             if on_progress is not None:
                 await on_progress(_snapshot(progress, source, done=False))
     final = _snapshot(progress, source, done=True)

@@ -360,6 +360,7 @@ async def load_demo_mail(ctx: JobContext, *, account_id: str) -> None:
             executor=None,
             on_progress=renew,
             store=ctx.store,
+            jobs=ctx.jobs,
         )
         log.info("demo_mailbox_loaded", account_id=account_id, imported=progress.imported)
         data = {"account_id": account_id, "state": SyncState.IDLE.value, "error": None}
@@ -397,6 +398,7 @@ async def import_mbox(
                 executor=executor,
                 on_progress=report,
                 store=ctx.store,
+                jobs=ctx.jobs,
             )
         record.update(status="done", **_counts(progress))
         log.info("mail_import_done", import_id=import_id, **_counts(progress))

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.accounts.models import AccountKind, MailAccount
-from postwise.events import request_sync
+from postwise.events import observe_actions, request_sync
 from postwise.kit.errors import ProblemError
 from postwise.mail.ingest import refresh_folder_counts
 from postwise.mail.models import Folder, Message, PendingChange
@@ -95,6 +95,7 @@ async def apply_action(
     }
     touched_folders: set[uuid.UUID] = set()
     threads: set[uuid.UUID] = set()
+    _observe(db, user_id, rows, action)
     for message in rows:
         source = folders[message.folder_id]
         account = accounts[message.account_id]
@@ -137,6 +138,31 @@ async def apply_action(
         if account.kind == AccountKind.IMAP:
             request_sync(db, account.id)
     return [m.id for m in rows]
+
+
+# What an action says about how much the user wanted a message (the assistant learns priority
+# from it): reading it, starring it, or filing it away unread. Deleting for good (mostly from
+# Trash) says nothing new, and the row is gone before the assistant could look at it.
+_SIGNALS: dict[Action, tuple[str | None, str | None]] = {
+    # (when the message was unread, when it was read)
+    Action.READ: ("open", None),
+    Action.STAR: ("star", "star"),
+    Action.UNSTAR: ("unstar", "unstar"),
+    Action.ARCHIVE: ("archive_unread", "archive"),
+    Action.TRASH: ("delete_unread", "archive"),
+    Action.SPAM: ("delete_unread", "delete_unread"),
+}
+
+
+def _observe(db: AsyncSession, user_id: uuid.UUID, rows: Sequence[Message], action: Action) -> None:
+    unread, read = _SIGNALS.get(action, (None, None))
+    by_signal: dict[str, list[int]] = {}
+    for message in rows:
+        signal = read if message.is_read else unread
+        if signal is not None:
+            by_signal.setdefault(signal, []).append(message.id)
+    for signal, ids in by_signal.items():
+        observe_actions(db, user_id, ids, signal)
 
 
 async def _next_local_uid(db: AsyncSession, folder: Folder) -> int:

@@ -197,6 +197,19 @@ async def _adopt_moved(
     return adopted
 
 
+def _triage_extra(parsed: ParsedMessage) -> dict[str, Any]:
+    """The headers triage reads that have no column of their own; keys only when present, so
+    most rows keep an empty object."""
+    extra: dict[str, Any] = {}
+    if parsed.precedence:
+        extra["precedence"] = parsed.precedence
+    if parsed.auto_submitted:
+        extra["auto_submitted"] = parsed.auto_submitted
+    if parsed.has_calendar:
+        extra["calendar"] = True
+    return extra
+
+
 def _message_values(folder: Folder, item: IncomingMessage, ready: Prepared) -> dict[str, Any]:
     p = ready.parsed
     return {
@@ -236,7 +249,7 @@ def _message_values(folder: Folder, item: IncomingMessage, ready: Prepared) -> d
         "list_unsubscribe": p.list_unsubscribe,
         "raw_sha256": ready.raw_sha256,
         "parse_error": p.parse_error,
-        "extra": {},
+        "extra": _triage_extra(p),
         "created_at": utcnow(),
         **flag_columns(item.flags),
     }

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
+    Boolean,
     Integer,
     Select,
     String,
@@ -147,6 +148,7 @@ async def page_threads(
     *,
     limit: int,
     after: Cursor | None,
+    important: bool | None = None,
 ) -> tuple[list[uuid.UUID], Cursor | None]:
     """One page of thread ids, newest first, and the cursor of the next page.
 
@@ -164,7 +166,11 @@ async def page_threads(
         }
         if after is not None:
             params["at"], params["after_id"] = after
-        query = _PAGE_AFTER if after is not None else _PAGE_FIRST
+        if important is not None:
+            params["important"] = important
+            query = _SECTION_AFTER if after is not None else _SECTION_FIRST
+        else:
+            query = _PAGE_AFTER if after is not None else _PAGE_FIRST
         streams.append([(at, tid) for at, tid in (await db.execute(query, params)).all()])
     merged = heapq.merge(*streams, key=lambda item: (item[0], item[1].bytes), reverse=True)
     page: list[tuple[datetime, uuid.UUID]] = []
@@ -238,6 +244,10 @@ def _items(
         starred,
         has_attachments,
         last_message_at,
+        ai_priority,
+        ai_important,
+        ai_category,
+        ai_needs_reply,
         raw_folder,
         name,
         role,
@@ -260,6 +270,10 @@ def _items(
                 "has_attachments": has_attachments,
                 "last_message_at": last_message_at,
                 "labels": labels_of[tid],
+                "priority": ai_priority,
+                "important": ai_important,
+                "category": ai_category,
+                "needs_reply": ai_needs_reply,
             }
         if raw_folder is not None:
             label = labels.get(raw_folder)
@@ -350,6 +364,13 @@ _PAGE_AFTER = _PAGE_FIRST.where(
 )
 
 _t, _f = Thread.__table__, Folder.__table__
+# The inbox's Important and Everything else sections: the same walk down the folder's index,
+# keeping the threads on one side of the assistant's verdict.
+_SECTION_FILTER = (_t.c.id == _tf.thread_id) & (
+    _t.c.ai_important == bindparam("important", type_=Boolean())
+)
+_SECTION_FIRST = _PAGE_FIRST.where(_SECTION_FILTER)
+_SECTION_AFTER = _PAGE_AFTER.where(_SECTION_FILTER)
 _SUMMARY_ROWS = (
     select(
         _raw(_t.c.id),
@@ -366,6 +387,10 @@ _SUMMARY_ROWS = (
         _t.c.starred,
         _t.c.has_attachments,
         _t.c.last_message_at,
+        _t.c.ai_priority,
+        _t.c.ai_important,
+        _t.c.ai_category,
+        _t.c.ai_needs_reply,
         _raw(_f.c.id),
         _f.c.name,
         _f.c.role,

@@ -11,9 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.kit.errors import ProblemError
+from postwise.mail.insights import insights_of
 from postwise.mail.listing import thread_labels
-from postwise.mail.models import Attachment, Folder, Message, Thread
-from postwise.mail.schemas import AddressOut, AttachmentOut, MessageOut, ThreadDetail
+from postwise.mail.models import Attachment, Folder, Message, MessageInsight, Thread
+from postwise.mail.schemas import (
+    ActionItemOut,
+    AddressOut,
+    AttachmentOut,
+    MessageOut,
+    ThreadDetail,
+)
 from postwise.mime.headers import safe_list_unsubscribe
 from postwise.mime.sanitize import restore_remote_images
 
@@ -55,7 +62,9 @@ def _addresses(values: Sequence[dict[str, Any]]) -> list[AddressOut]:
     return [AddressOut(name=v.get("name", ""), address=v.get("address", "")) for v in values]
 
 
-def message_out(message: Message, attachments: Sequence[Attachment]) -> MessageOut:
+def message_out(
+    message: Message, attachments: Sequence[Attachment], insight: MessageInsight | None = None
+) -> MessageOut:
     html = message.body_html
     if html is not None and message.show_images:
         html = restore_remote_images(html)
@@ -100,7 +109,22 @@ def message_out(message: Message, attachments: Sequence[Attachment]) -> MessageO
             )
             for a in sorted(attachments, key=lambda a: a.position)
         ],
+        **(_insight_fields(insight) if insight is not None else {}),
     )
+
+
+def _insight_fields(insight: MessageInsight) -> dict[str, Any]:
+    return {
+        "category": insight.category,
+        "needs_reply": insight.needs_reply,
+        "needs_reply_confidence": insight.needs_reply_confidence,
+        "priority": insight.priority,
+        "priority_bucket": insight.priority_bucket,
+        "important": insight.important,
+        "reasons": insight.reasons,
+        "summary": insight.summary,
+        "action_items": [ActionItemOut.model_validate(a) for a in insight.action_items],
+    }
 
 
 def _one_copy_each(
@@ -148,6 +172,7 @@ async def get_thread(db: AsyncSession, user_id: uuid.UUID, thread_id: uuid.UUID)
         ):
             attachments[attachment.message_id].append(attachment)
     labels = await thread_labels(db, [thread.id])
+    insights = await insights_of(db, user_id, [m.id for m in shown])
     return ThreadDetail(
         id=thread.id,
         account_id=thread.account_id,
@@ -156,7 +181,7 @@ async def get_thread(db: AsyncSession, user_id: uuid.UUID, thread_id: uuid.UUID)
         unread_count=thread.unread_count,
         last_message_at=thread.last_message_at,
         labels=labels.get(thread.id, []),
-        messages=[message_out(m, attachments[m.id]) for m in shown],
+        messages=[message_out(m, attachments[m.id], insights.get(m.id)) for m in shown],
     )
 
 

@@ -4,7 +4,7 @@ and actions on whole threads."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -18,6 +18,7 @@ from postwise.mail import listing, reading
 from postwise.mail.actions import Action, apply_action
 from postwise.mail.blobs import BlobStore
 from postwise.mail.downloads import attachment_response
+from postwise.mail.insights import insights_of
 from postwise.mail.schemas import (
     FolderList,
     MessageOut,
@@ -72,11 +73,20 @@ async def list_threads(
     account_id: uuid.UUID | None = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    section: Annotated[
+        Literal["important", "other"] | None,
+        Query(description="The assistant's split: `important` or `other` (everything else)."),
+    ] = None,
 ) -> ThreadPage:
     after = listing.decode_cursor(cursor) if cursor else None
     folder_ids = await listing.resolve_folders(db, user.id, folder, account_id)
     ids, next_position = await listing.page_threads(
-        db, user.id, folder_ids, limit=limit, after=after
+        db,
+        user.id,
+        folder_ids,
+        limit=limit,
+        after=after,
+        important=None if section is None else section == "important",
     )
     return ThreadPage(
         items=await listing.thread_summaries(db, user.id, ids),
@@ -130,7 +140,8 @@ async def update_message(
     message.show_images = body.show_images
     await db.flush()
     attachments = await reading.message_attachments(db, message)
-    return reading.message_out(message, attachments)
+    insight = (await insights_of(db, user.id, [message.id])).get(message.id)
+    return reading.message_out(message, attachments, insight)
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +54,14 @@ class ThreadSummary(BaseModel):
     has_attachments: bool
     last_message_at: datetime
     labels: list[ThreadLabel] = Field(description="The folders holding its messages.")
+    priority: float | None = Field(
+        default=None, description="The assistant's priority (0-1) of its most important message."
+    )
+    important: bool = Field(
+        default=False, description="In the Important section (learned, or marked by the user)."
+    )
+    category: str | None = Field(default=None, description="Of its newest triaged message.")
+    needs_reply: bool = Field(default=False, description="Its newest message awaits a reply.")
 
 
 class ThreadPage(BaseModel):
@@ -76,6 +84,11 @@ class AttachmentOut(BaseModel):
     content_id: str | None
     is_inline: bool
     url: str
+
+
+class ActionItemOut(BaseModel):
+    text: str
+    due: date | None = None
 
 
 class MessageOut(BaseModel):
@@ -109,6 +122,18 @@ class MessageOut(BaseModel):
     list_unsubscribe: str | None
     parse_error: str | None
     attachments: list[AttachmentOut]
+    # The assistant's triage (all None until the message has been looked at).
+    category: str | None = None
+    needs_reply: bool | None = None
+    needs_reply_confidence: float | None = None
+    priority: float | None = Field(default=None, description="0-1, learned per user.")
+    priority_bucket: str | None = Field(default=None, description="high, medium or low.")
+    important: bool | None = None
+    reasons: list[str] | None = Field(
+        default=None, description="Why it has this priority, in plain words."
+    )
+    summary: str | None = Field(default=None, description="One line.")
+    action_items: list[ActionItemOut] | None = None
 
     model_config = {"populate_by_name": True}
 

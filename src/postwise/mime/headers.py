@@ -519,6 +519,12 @@ class Headers:
     sent_at: datetime | None = None
     list_id: str | None = None
     list_unsubscribe: str | None = None
+    precedence: str | None = None  # lower case
+    auto_submitted: str | None = None  # lower case, parameters kept ("auto-generated; x=y")
+
+
+def _lowered(raw: str | None) -> str | None:
+    return _text_header(raw).lower() or None
 
 
 def parse_headers(msg: Message[Any, Any]) -> Headers:
@@ -543,4 +549,6 @@ def parse_headers(msg: Message[Any, Any]) -> Headers:
         sent_at=parse_date(raw.get("date")),
         list_id=_list_id(raw.get("list-id")),
         list_unsubscribe=_list_unsubscribe(raw.get("list-unsubscribe")),
+        precedence=_lowered(raw.get("precedence")),
+        auto_submitted=_lowered(raw.get("auto-submitted")),
     )

@@ -396,6 +396,15 @@ def _snippet(text: str, *ends: int | None) -> str:
     return snippet[: cut if cut > SNIPPET_LENGTH // 2 else SNIPPET_LENGTH]
 
 
+_CALENDAR_TYPES = frozenset({"text/calendar", "application/ics", "text/x-vcalendar"})
+
+
+def _is_calendar(item: _Found) -> bool:
+    """An invitation: a text/calendar part (often an alternative of the body) or an .ics file,
+    which some mailers send as application/octet-stream."""
+    return item.content_type in _CALENDAR_TYPES or item.filename.lower().endswith((".ics", ".vcs"))
+
+
 def _message(
     headers: Headers,
     *,
@@ -432,6 +441,9 @@ def _message(
         list_id=headers.list_id,
         list_unsubscribe=headers.list_unsubscribe,
         parse_error=problem,
+        precedence=headers.precedence,
+        auto_submitted=headers.auto_submitted,
+        has_calendar=any(_is_calendar(item) for item in found),
     )
 
 
@@ -491,6 +503,8 @@ def _salvage(raw: bytes, reason: str) -> ParsedMessage:
             list_id=None,
             list_unsubscribe=None,
             parse_error=reason,
+            precedence=headers.precedence,
+            auto_submitted=headers.auto_submitted,
         )
 
 

@@ -30,11 +30,12 @@ from sqlalchemy import (
     true,
 )
 
-from postwise.mail.models import Attachment, Folder, Message
+from postwise.mail.models import Attachment, Folder, Message, MessageInsight
 from postwise.search import index
 from postwise.search.query import (
     Age,
     And,
+    CategoryIs,
     DateBound,
     Flag,
     InFolder,
@@ -126,6 +127,8 @@ class _Compiler:
             return self.text(node)
         if isinstance(node, Flag):
             return self.flag(node)
+        if isinstance(node, CategoryIs):
+            return _insight(MessageInsight.category == node.name)
         if isinstance(node, InFolder):
             return self.folder(node)
         if isinstance(node, DateBound):
@@ -188,6 +191,10 @@ class _Compiler:
         return and_(matches, people.op("@@")(split))
 
     def flag(self, node: Flag) -> ColumnElement[bool]:
+        if node.name == "important":
+            return _insight(MessageInsight.important.is_(True))
+        if node.name == "needs_reply":
+            return _insight(MessageInsight.needs_reply.is_(True))
         if node.name == "attachment":
             return Message.has_attachments.is_(True)
         if node.name == "unread":
@@ -212,6 +219,11 @@ class _Compiler:
         if node.op == "larger":
             return Message.size > node.bytes if node.bytes < _MAX_SIZE else false()
         return Message.size < node.bytes if node.bytes <= _MAX_SIZE else true()
+
+
+def _insight(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Messages whose triage (`message_insights`, one row per message) meets `condition`."""
+    return exists().where(MessageInsight.message_id == Message.id, condition)
 
 
 def fts_match(expression: str) -> ColumnElement[bool]:

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Literal, NoReturn, TypeAlias
 
 from postwise.kit.errors import ProblemError
+from postwise.mail.insights import CATEGORIES
 from postwise.search.query_values import AgeUnit, age_cutoff, parse_age, parse_day, parse_size
 
 # Both limits protect the database: every term becomes a clause of the SQL the compiler builds.
@@ -31,7 +32,9 @@ MAX_TERMS = 50
 MAX_DEPTH = 10
 
 TextField = Literal["from", "to", "cc", "bcc", "subject", "filename"]
-FlagName = Literal["attachment", "unread", "read", "starred", "unstarred"]
+FlagName = Literal[
+    "attachment", "unread", "read", "starred", "unstarred", "important", "needs_reply"
+]
 FolderRole = Literal["inbox", "sent", "drafts", "trash", "spam", "archive", "all"]
 
 ErrorCode = Literal[
@@ -71,6 +74,13 @@ class Flag:
     """`has:attachment` (name "attachment") or `is:unread|read|starred|unstarred`."""
 
     name: FlagName
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryIs:
+    """`category:newsletter`: the assistant's (or the user's) category of the message."""
+
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +140,7 @@ class Or:
     nodes: tuple[Node, ...]
 
 
-Node: TypeAlias = Text | Flag | InFolder | DateBound | Age | Size | Not | And | Or
+Node: TypeAlias = Text | Flag | CategoryIs | InFolder | DateBound | Age | Size | Not | And | Or
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -193,6 +203,8 @@ _TEXT_FIELDS: dict[str, TextField] = {
 _OPERATORS: frozenset[str] = frozenset(_TEXT_FIELDS) | {
     "has",
     "is",
+    "needs",
+    "category",
     "in",
     "label",
     "before",
@@ -212,7 +224,9 @@ _IS_VALUES: dict[str, FlagName] = {
     "read": "read",
     "starred": "starred",
     "unstarred": "unstarred",
+    "important": "important",
 }
+_NEEDS_VALUES: dict[str, FlagName] = {"reply": "needs_reply"}
 _FOLDER_ROLES: dict[str, FolderRole] = {
     "inbox": "inbox",
     "sent": "sent",
@@ -418,8 +432,18 @@ class _Parser:
 
     def _value(self, name: str, text: str, at: int) -> Node:
         key = text.strip().lower()
-        if name in ("has", "is"):
-            choices = _HAS_VALUES if name == "has" else _IS_VALUES
+        if name == "category":
+            if key not in CATEGORIES:
+                _fail(
+                    "unknown_value",
+                    at,
+                    f"Unknown category {_show(text)} at {_at(at)}; use one of: "
+                    + ", ".join(CATEGORIES)
+                    + ".",
+                )
+            return CategoryIs(key)
+        if name in ("has", "is", "needs"):
+            choices = {"has": _HAS_VALUES, "is": _IS_VALUES, "needs": _NEEDS_VALUES}[name]
             if key not in choices:
                 _fail(
                     "unknown_value",

@@ -13,6 +13,7 @@ from postwise.config import Settings
 from postwise.kit.crypto import Keyring
 from postwise.mail.blobs import BlobStore
 from postwise.store import Store
+from postwise.worker.queue import JobQueue
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class SyncContext:
     ssl_context: ssl.SSLContext
     # MIME parsing runs here (a process pool); None parses in the calling thread.
     executor: Executor | None
+    # Where jobs go (the assistant's triage of new mail); None in tests that run no jobs.
+    jobs: JobQueue | None = None
 
 
 def build_sync_context(
@@ -33,6 +36,7 @@ def build_sync_context(
     sessionmaker: async_sessionmaker[AsyncSession],
     store: Store,
     executor: Executor | None,
+    jobs: JobQueue | None = None,
 ) -> SyncContext:
     return SyncContext(
         settings=settings,
@@ -42,4 +46,5 @@ def build_sync_context(
         keyring=Keyring(settings.secret(), settings.previous_secrets()),
         ssl_context=tls_context(settings.mail_ca_file),
         executor=executor,
+        jobs=jobs,
     )

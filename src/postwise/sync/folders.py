@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwise.db import utcnow
-from postwise.events import EventType, announce
+from postwise.events import EventType, announce, request_triage
 from postwise.kit.aio import stop_if_cancelled
 from postwise.mail.folders import (
     apply_flag_states,
@@ -188,6 +188,8 @@ class FolderSync:
                 EventType.THREAD_UPDATED,
                 {"thread_ids": sorted(str(t) for t in stored.thread_ids)},
             )
+            if self.ctx.jobs is not None:
+                await request_triage(self.ctx.jobs, user_id, stored.message_ids)
         await announce(self.ctx.store, user_id, EventType.FOLDER_COUNTS, counts)
         return len(stored.message_ids)
 

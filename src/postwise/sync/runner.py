@@ -16,6 +16,7 @@ from postwise.store import Store
 from postwise.sync.context import build_sync_context
 from postwise.sync.owner import owner_identity
 from postwise.sync.supervisor import Supervisor
+from postwise.worker.queue import JobQueue
 
 log = structlog.get_logger(__name__)
 STOP_TIMEOUT_S = 15.0
@@ -29,6 +30,7 @@ async def sync_engine(
     store: Store,
     worker_id: str | None = None,
     role: str = "serve",
+    jobs: JobQueue | None = None,
 ) -> AsyncIterator[Supervisor]:
     """The engine for this process. Its leases are held under the process's slot name for
     `role` ("serve": the embedded engine of `postwise serve`; "worker": `postwise worker`), so a
@@ -38,7 +40,7 @@ async def sync_engine(
             worker_id = stack.enter_context(owner_identity(settings.data_dir, role))
         executor = stack.enter_context(parse_pool(settings))
         ctx = build_sync_context(
-            settings, sessionmaker=sessionmaker, store=store, executor=executor
+            settings, sessionmaker=sessionmaker, store=store, executor=executor, jobs=jobs
         )
         supervisor = Supervisor(ctx, worker_id=worker_id)
         task = asyncio.create_task(supervisor.run())

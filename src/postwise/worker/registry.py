@@ -33,6 +33,7 @@ JOB_MODULES: tuple[str, ...] = (
     "postwise.notifications.tasks",
     "postwise.compose.events",
     "postwise.compose.tasks",
+    "postwise.ai.tasks",
 )
 
 
@@ -45,6 +46,10 @@ class JobContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     jobs: JobQueue
     mailer: Mailer
+    # The assistant's engine and triage pool (`ai.services.AiServices`; None: built on first
+    # use, see `ai.tasks.ai_of`). Untyped here: naming the class would make every domain's
+    # jobs import the assistant, which sits above them (the import contract).
+    ai: object | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

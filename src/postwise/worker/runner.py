@@ -45,6 +45,7 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
                     sessionmaker=runtime.sessionmaker,
                     store=runtime.store,
                     role="worker",
+                    jobs=runtime.jobs,
                 )
             )
         broker = runtime.broker

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -129,6 +128,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ai_actions")),
     )
     op.create_index("ix_ai_actions_user_at", "ai_actions", ["user_id", "at"], unique=False)
+    op.create_index("ix_ai_actions_message_id", "ai_actions", ["message_id"], unique=False)
     op.create_table(
         "message_insights",
         sa.Column(
@@ -188,6 +188,7 @@ def downgrade() -> None:
     op.drop_column("threads", "ai_priority")
     op.drop_index("ix_message_insights_user_category", table_name="message_insights")
     op.drop_table("message_insights")
+    op.drop_index("ix_ai_actions_message_id", table_name="ai_actions")
     op.drop_index("ix_ai_actions_user_at", table_name="ai_actions")
     op.drop_table("ai_actions")
     op.drop_table("ai_user_models")
