@@ -99,6 +99,10 @@ def _settings(data_dir: Path, **overrides: object) -> Settings:
         "draft_mirror_delay_seconds": 0,
         # Local triage in a thread: a process pool per test app would start a process each.
         "ai_triage_processes": 0,
+        # MIME parsing in the calling thread: a process pool per sync engine or import would
+        # start (forkserver, about a second each) for a handful of messages. The import speed
+        # test and the sync benchmarks use the pool.
+        "sync_parse_processes": 1,
         # Triage jobs after every sync and import of every test would race their teardown;
         # the assistant's own tests turn it on.
         "ai_triage": False,

@@ -129,7 +129,8 @@ async def search(h: Harness, headers: dict[str, str], q: str) -> set[str]:
 
 @pytest.fixture
 async def ai(make_harness) -> AsyncIterator[Harness]:
-    async with make_harness(ai_triage=True) as harness:
+    # One parse process: an upload of a few messages would otherwise start a process pool.
+    async with make_harness(ai_triage=True, sync_parse_processes=1) as harness:
         yield harness
 
 

@@ -547,7 +547,8 @@ async def test_import_speed_of_5000_messages(
                 for n in range(start, start + 500)
             ]))  # fmt: skip
     started = time.perf_counter()
-    with parse_pool(settings) as executor:
+    # The suite parses in the calling thread (tests/conftest.py); this one uses the pool.
+    with parse_pool(settings.model_copy(update={"sync_parse_processes": 2})) as executor:
         result = await import_messages(
             sessionmaker, account_id=account_id, source=MboxSource(path),
             blobs=BlobStore(tmp_path / "blobs", fsync=False), executor=executor,
