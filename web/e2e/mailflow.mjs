@@ -223,6 +223,31 @@ export async function runMailChecks({ baseUrl, browser, errors, signUp }) {
       await screenshot(page, "mail-live");
     });
 
+    await check("mail: marking a sender important puts their next message in Important", async () => {
+      const split = page.getByRole("button", { name: "Split inbox" });
+      if ((await split.getAttribute("aria-pressed")) !== "true") await split.click();
+      const sections = page.getByRole("group", { name: "Inbox section" });
+      await sections.getByRole("button", { name: "Everything else" }).click();
+      await dovecot.command("newsletter Garden digest one");
+      const first = page.locator(ROW, { hasText: "Garden digest one" });
+      // Live: synced, triaged, and listed in Everything else without a reload.
+      await expectVisible(first, "the newsletter in Everything else", 45_000);
+      await first.locator("a").first().click();
+      const assistant = page.getByRole("group", { name: "Assistant" }).first();
+      await assistant.getByRole("button", { name: "Important", exact: true }).click();
+      await expectVisible(page.getByText(/marked important/i).first(), "the feedback snackbar");
+      await dovecot.command("newsletter Garden digest two");
+      await page.keyboard.press("Escape");
+      await sections.getByRole("button", { name: "Important" }).click();
+      await expectVisible(
+        page.locator(ROW, { hasText: "Garden digest two" }),
+        "the sender's next message in Important",
+        45_000,
+      );
+      await screenshot(page, "mail-important");
+      await split.click();
+    });
+
     await check("mail: hostile HTML runs no script and loads nothing from outside", async () => {
       const before = outside.length;
       await page.locator(ROW, { hasText: "Hostile HTML" }).locator("a").first().click();

@@ -12,7 +12,12 @@ export interface ThreadListParams {
   account?: string;
   /** A search query (`GET /api/search`); when set, `folder` is ignored by the server. */
   q?: string;
+  /** One of the assistant's inbox sections (`section=` of `GET /api/threads`); absent for all. */
+  section?: InboxSection;
 }
+
+/** The assistant's split of the inbox: Important, and everything else. */
+export type InboxSection = "important" | "other";
 
 export const mailKeys = {
   /** `GET /api/folders` for every mailbox: FolderOut[] */
@@ -21,7 +26,10 @@ export const mailKeys = {
   threadLists: ["threads"] as const,
   /** One thread list: an infinite query whose pages are ThreadPage. */
   threadList: (params: ThreadListParams) =>
-    ["threads", { folder: params.folder, account: params.account ?? null, q: params.q ?? null }] as const,
+    [
+      "threads",
+      { folder: params.folder, account: params.account ?? null, q: params.q ?? null, section: params.section ?? null },
+    ] as const,
   /** `GET /api/threads/{id}`: ThreadDetail */
   thread: (id: string) => ["thread", id] as const,
   /** `GET /api/accounts`: AccountOut[] */
@@ -47,4 +55,18 @@ export const composeKeys = {
   contacts: (q: string) => ["contacts", q] as const,
   /** `GET /api/accounts/{id}/identity`: IdentityOut */
   identity: (accountId: string) => ["identity", accountId] as const,
+};
+
+/** The assistant's keys (`api/ai.ts`); the live client invalidates them on `message.triaged`. */
+export const aiKeys = {
+  /** Every assistant query (prefix). */
+  all: ["ai"] as const,
+  /** `GET /api/ai/settings`: AiSettingsOut */
+  settings: ["ai", "settings"] as const,
+  /** `GET /api/ai/usage?days=`: UsageOut */
+  usage: (days: number) => ["ai", "usage", days] as const,
+  /** `GET /api/ai/overview`: AiOverview (the dashboard's widgets) */
+  overview: ["ai", "overview"] as const,
+  /** `GET /api/ai/threads/{id}/summary`: ThreadSummaryOut */
+  summary: (threadId: string) => ["ai", "summary", threadId] as const,
 };

@@ -42,6 +42,8 @@ function thread(id: string, extra: Partial<ThreadSummary> = {}): ThreadSummary {
     unread_count: 0,
     starred: false,
     has_attachments: false,
+    important: false,
+    needs_reply: false,
     last_message_at: "2026-12-01T10:00:00Z",
     labels: [label("inbox-id", "inbox")],
     ...extra,

@@ -42,7 +42,10 @@ export async function fetchThreadPage(
   if (params.q) {
     return unwrap(await api.GET("/api/search", { params: { query: { q: params.q, ...common } }, signal }));
   }
-  return unwrap(await api.GET("/api/threads", { params: { query: { folder: params.folder, ...common } }, signal }));
+  const section = params.section ?? null;
+  return unwrap(
+    await api.GET("/api/threads", { params: { query: { folder: params.folder, section, ...common } }, signal }),
+  );
 }
 
 /** Every folder of every mailbox, with counts (`GET /api/folders`). */
@@ -113,12 +116,13 @@ export function isMove(action: ThreadActionName): boolean {
 function listParamsOf(key: QueryKey): ThreadListParams | undefined {
   const params = key[1];
   if (typeof params !== "object" || params === null) return undefined;
-  const { folder, account, q } = params as Record<string, unknown>;
+  const { folder, account, q, section } = params as Record<string, unknown>;
   if (typeof folder !== "string") return undefined;
   return {
     folder,
     account: typeof account === "string" ? account : undefined,
     q: typeof q === "string" ? q : undefined,
+    section: section === "important" || section === "other" ? section : undefined,
   };
 }
 
@@ -159,6 +163,21 @@ function summaryOfDetail(detail: ThreadDetail): ThreadSummary {
     has_attachments: detail.messages.some((message) => message.attachments.some((a) => !a.is_inline)),
     last_message_at: detail.last_message_at,
     labels: detail.labels,
+    ...assistantFieldsOf(detail),
+  };
+}
+
+/** A row's assistant fields as the server derives them from the thread's messages. */
+function assistantFieldsOf(
+  detail: ThreadDetail,
+): Pick<ThreadSummary, "priority" | "important" | "category" | "needs_reply"> {
+  const triaged = detail.messages.filter((message) => message.category != null);
+  const priorities = detail.messages.flatMap((message) => (message.priority == null ? [] : [message.priority]));
+  return {
+    priority: priorities.length > 0 ? Math.max(...priorities) : null,
+    important: detail.messages.some((message) => message.important === true),
+    category: triaged.at(-1)?.category ?? null,
+    needs_reply: detail.messages.filter((message) => !message.is_draft).at(-1)?.needs_reply === true,
   };
 }
 

@@ -915,6 +915,155 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ai/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Settings */
+        get: operations["ai-get_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Settings
+         * @description Only the fields sent change. `api_key` is stored sealed and never returned.
+         */
+        patch: operations["ai-update_settings"];
+        trace?: never;
+    };
+    "/api/ai/settings/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Settings
+         * @description One small request to the provider you would use now.
+         */
+        post: operations["ai-test_settings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Usage */
+        get: operations["ai-usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Overview */
+        get: operations["ai-overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Feedback
+         * @description Important / not important, or the right category. Kept over later triage, and taught to the learner: the sender's next message is ranked with it.
+         */
+        post: operations["ai-feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/threads/{thread_id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Thread Summary
+         * @description Key points, open questions and action items; recomputed when a message joins.
+         */
+        get: operations["ai-thread_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/analyze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Analyze */
+        post: operations["ai-analyze"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ai Draft */
+        post: operations["ai-ai_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/search": {
         parameters: {
             query?: never;
@@ -1170,6 +1319,20 @@ export interface components {
          * @enum {string}
          */
         Action: "read" | "unread" | "star" | "unstar" | "archive" | "move" | "trash" | "spam" | "delete";
+        /** ActionItem */
+        ActionItem: {
+            /** Text */
+            text: string;
+            /** Due */
+            due?: string | null;
+        };
+        /** ActionItemOut */
+        ActionItemOut: {
+            /** Text */
+            text: string;
+            /** Due */
+            due?: string | null;
+        };
         /** Activity */
         Activity: {
             /**
@@ -1224,7 +1387,7 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** @description Desktop notifications for new mail: `all` or `none`. */
+            /** @description Desktop notifications for new mail: `all`, `important` (what the assistant puts in Important) or `none`. */
             new_mail_notifications: components["schemas"]["NewMailNotifications"];
             /**
              * Send Undo Seconds
@@ -1237,6 +1400,142 @@ export interface components {
             locked_until: string | null;
             /** Last Seen At */
             last_seen_at?: string | null;
+        };
+        /** AiDraftRequest */
+        AiDraftRequest: {
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /**
+             * Instruction
+             * @description What to say, e.g. "decline politely".
+             */
+            instruction?: string | null;
+            /** @default neutral */
+            tone: components["schemas"]["Tone"];
+        };
+        /**
+         * AiOverview
+         * @description The dashboard's assistant widgets.
+         */
+        AiOverview: {
+            /**
+             * Needs Reply
+             * @description Inbox threads whose newest message awaits a reply.
+             */
+            needs_reply: number;
+            /** Important Unread */
+            important_unread: number;
+            /**
+             * By Category
+             * @description Inbox mail of the last 30 days.
+             */
+            by_category: components["schemas"]["CategoryCount"][];
+            /** Today Cost Usd */
+            today_cost_usd: number;
+            /** Today Calls */
+            today_calls: number;
+            /** Provider */
+            provider: string;
+        };
+        /** AiSettingsOut */
+        AiSettingsOut: {
+            /**
+             * Provider
+             * @description `local` (nothing leaves the machine) or `openai`.
+             */
+            provider: string;
+            /** Model */
+            model: string;
+            /**
+             * Base Url
+             * @description Where mail is sent when the provider is remote.
+             */
+            base_url: string | null;
+            /**
+             * Remote
+             * @description True when mail leaves this machine for the provider.
+             */
+            remote: boolean;
+            /** Has Own Key */
+            has_own_key: boolean;
+            /** Daily Budget Usd */
+            daily_budget_usd: number;
+            /** Redact */
+            redact: boolean;
+            /**
+             * Important Share
+             * @description Target share of the inbox in Important.
+             */
+            important_share: number;
+            triage: components["schemas"]["TriageProgress"];
+        };
+        /** AiSettingsUpdate */
+        AiSettingsUpdate: {
+            /** Provider */
+            provider?: string | null;
+            /** Model */
+            model?: string | null;
+            /**
+             * Api Key
+             * @description Your own key; an empty string removes it.
+             */
+            api_key?: string | null;
+            /** Daily Budget Usd */
+            daily_budget_usd?: number | null;
+            /** Redact */
+            redact?: boolean | null;
+            /** Important Share */
+            important_share?: number | null;
+        };
+        /** AiTestResult */
+        AiTestResult: {
+            /** Ok */
+            ok: boolean;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Latency Ms */
+            latency_ms: number;
+            /** Error Code */
+            error_code?: string | null;
+        };
+        /** AnalysisOut */
+        AnalysisOut: {
+            /**
+             * Intent
+             * @enum {string}
+             */
+            intent: "request" | "question" | "information" | "scheduling" | "transaction" | "marketing" | "social" | "complaint" | "other";
+            /**
+             * Urgency
+             * @enum {string}
+             */
+            urgency: "low" | "medium" | "high";
+            /**
+             * Sentiment
+             * @enum {string}
+             */
+            sentiment: "negative" | "neutral" | "positive";
+            entities: components["schemas"]["Entities"];
+            /** Questions */
+            questions?: string[];
+            /** Action Items */
+            action_items?: components["schemas"]["ActionItem"][];
+            /** Message Id */
+            message_id: number;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+        };
+        /** AnalyzeRequest */
+        AnalyzeRequest: {
+            /** Message Id */
+            message_id: number;
         };
         /** AttachmentOut */
         AttachmentOut: {
@@ -1267,6 +1566,18 @@ export interface components {
              * @default false
              */
             inline: boolean;
+        };
+        /**
+         * Category
+         * @enum {string}
+         */
+        Category: "personal" | "work" | "newsletter" | "notification" | "promotion" | "receipt" | "calendar" | "social" | "cold_outreach";
+        /** CategoryCount */
+        CategoryCount: {
+            /** Category */
+            category: string;
+            /** Count */
+            count: number;
         };
         /** ChangePasswordRequest */
         ChangePasswordRequest: {
@@ -1595,6 +1906,17 @@ export interface components {
              */
             email: string;
         };
+        /** Entities */
+        Entities: {
+            /** People */
+            people?: string[];
+            /** Organisations */
+            organisations?: string[];
+            /** Dates */
+            dates?: string[];
+            /** Amounts */
+            amounts?: string[];
+        };
         /** EventOut */
         EventOut: {
             /**
@@ -1626,6 +1948,29 @@ export interface components {
             items: components["schemas"]["EventOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** Feedback */
+        Feedback: {
+            /** Message Id */
+            message_id: number;
+            /**
+             * Important
+             * @description Important, or not important.
+             */
+            important?: boolean | null;
+            /** @description The right category. */
+            category?: components["schemas"]["Category"] | null;
+        };
+        /** FeedbackResult */
+        FeedbackResult: {
+            /** Message Id */
+            message_id: number;
+            /** Important */
+            important: boolean;
+            /** Category */
+            category: string;
+            /** Thread Id */
+            thread_id: string | null;
         };
         /** FolderList */
         FolderList: {
@@ -1971,6 +2316,36 @@ export interface components {
             parse_error: string | null;
             /** Attachments */
             attachments: components["schemas"]["AttachmentOut"][];
+            /** Category */
+            category?: string | null;
+            /** Needs Reply */
+            needs_reply?: boolean | null;
+            /** Needs Reply Confidence */
+            needs_reply_confidence?: number | null;
+            /**
+             * Priority
+             * @description 0-1, learned per user.
+             */
+            priority?: number | null;
+            /**
+             * Priority Bucket
+             * @description high, medium or low.
+             */
+            priority_bucket?: string | null;
+            /** Important */
+            important?: boolean | null;
+            /**
+             * Reasons
+             * @description Why it has this priority, in plain words.
+             */
+            reasons?: string[] | null;
+            /**
+             * Summary
+             * @description One line.
+             */
+            summary?: string | null;
+            /** Action Items */
+            action_items?: components["schemas"]["ActionItemOut"][] | null;
         };
         /** MessageUpdate */
         MessageUpdate: {
@@ -2000,7 +2375,7 @@ export interface components {
          * @description Which new mail raises a desktop notification.
          * @enum {string}
          */
-        NewMailNotifications: "all" | "none";
+        NewMailNotifications: "all" | "important" | "none";
         /** NotificationOut */
         NotificationOut: {
             /**
@@ -2478,6 +2853,48 @@ export interface components {
              * @description The folders holding its messages.
              */
             labels: components["schemas"]["ThreadLabel"][];
+            /**
+             * Priority
+             * @description The assistant's priority (0-1) of its most important message.
+             */
+            priority?: number | null;
+            /**
+             * Important
+             * @description In the Important section (learned, or marked by the user).
+             * @default false
+             */
+            important: boolean;
+            /**
+             * Category
+             * @description Of its newest triaged message.
+             */
+            category?: string | null;
+            /**
+             * Needs Reply
+             * @description Its newest message awaits a reply.
+             * @default false
+             */
+            needs_reply: boolean;
+        };
+        /** ThreadSummaryOut */
+        ThreadSummaryOut: {
+            /** Summary */
+            summary: string;
+            /** Key Points */
+            key_points?: string[];
+            /** Questions */
+            questions?: string[];
+            /** Action Items */
+            action_items?: components["schemas"]["ActionItem"][];
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
         };
         /** TokenRequest */
         TokenRequest: {
@@ -2502,6 +2919,11 @@ export interface components {
              */
             refresh_token?: string | null;
         };
+        /**
+         * Tone
+         * @enum {string}
+         */
+        Tone: "neutral" | "friendly" | "formal" | "brief";
         /** TopSender */
         TopSender: {
             /**
@@ -2529,6 +2951,16 @@ export interface components {
             /** Qr Svg */
             qr_svg: string;
         };
+        /** TriageProgress */
+        TriageProgress: {
+            /**
+             * Total
+             * @description Messages that can be triaged (drafts are not).
+             */
+            total: number;
+            /** Done */
+            done: number;
+        };
         /** UpdateMe */
         UpdateMe: {
             /** Name */
@@ -2536,6 +2968,37 @@ export interface components {
             new_mail_notifications?: components["schemas"]["NewMailNotifications"] | null;
             /** Send Undo Seconds */
             send_undo_seconds?: number | null;
+        };
+        /** UsageDay */
+        UsageDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Calls */
+            calls: number;
+            /** Cache Hits */
+            cache_hits: number;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Cost Usd */
+            cost_usd: number;
+        };
+        /** UsageOut */
+        UsageOut: {
+            /** Items */
+            items: components["schemas"]["UsageDay"][];
+            /** Today Cost Usd */
+            today_cost_usd: number;
+            /** Daily Budget Usd */
+            daily_budget_usd: number;
         };
         /** UserOut */
         UserOut: {
@@ -2559,7 +3022,7 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** @description Desktop notifications for new mail: `all` or `none`. */
+            /** @description Desktop notifications for new mail: `all`, `important` (what the assistant puts in Important) or `none`. */
             new_mail_notifications: components["schemas"]["NewMailNotifications"];
             /**
              * Send Undo Seconds
@@ -5764,6 +6227,8 @@ export interface operations {
                 account_id?: string | null;
                 cursor?: string | null;
                 limit?: number;
+                /** @description The assistant's split: `important` or `other` (everything else). */
+                section?: ("important" | "other") | null;
             };
             header?: never;
             path?: never;
@@ -6944,6 +7409,487 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-get_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiSettingsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-update_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AiSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiSettingsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-test_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiTestResult"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-usage": {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiOverview"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Feedback"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackResult"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-thread_summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadSummaryOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-analyze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnalyzeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalysisOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai-ai_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AiDraftRequest"];
+            };
+        };
+        responses: {
+            /** @description Newline-delimited JSON: `{type: draft, draft}` first (a reply draft in the composer's outbox-free state), then `{type: delta, text}` pieces as they are written, then `{type: done, draft, provider, model}` once the text is saved in the draft; `{type: error, code}` if the provider failed mid-way (the draft keeps what was written). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,7 +7,7 @@ import { renderWithProviders } from "@/test/render";
 import { FakeWebSocket } from "./fakeWebSocket";
 import { LiveUpdates, RECONNECTING_NOTE_DELAY_MS } from "./LiveUpdates";
 
-const notifier = vi.hoisted(() => ({ onNewMail: vi.fn() }));
+const notifier = vi.hoisted(() => ({ onNewMail: vi.fn(), onImportantMail: vi.fn() }));
 vi.mock("@/components/Notifications/desktop", () => notifier);
 
 beforeEach(() => {

@@ -6,7 +6,7 @@ import CircularProgress from "@mui/material/CircularProgress";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 
-import { onNewMail } from "@/components/Notifications/desktop";
+import { onImportantMail, onNewMail } from "@/components/Notifications/desktop";
 
 import { emitLiveEvent } from "./bus";
 import { createLiveCache } from "./cache";
@@ -21,7 +21,7 @@ export function LiveUpdates() {
   const [status, setStatus] = useState<LiveStatus>("connecting");
 
   useEffect(() => {
-    const cache = createLiveCache(queryClient, { onNewMail });
+    const cache = createLiveCache(queryClient, { onNewMail, onImportantMail });
     const socket = new LiveSocket({
       onEvent: (event) => {
         cache.apply(event);

@@ -1,6 +1,6 @@
 import type { QueryClient } from "@tanstack/react-query";
 
-import { mailKeys } from "@/api/keys";
+import { aiKeys, mailKeys } from "@/api/keys";
 import type { components } from "@/api/schema";
 
 import type { LiveEvent } from "./socket";
@@ -24,6 +24,8 @@ export interface NewMail {
 export interface LiveCacheOptions {
   /** Called once per folder with new mail in a window, after the lists were invalidated. */
   onNewMail: (queryClient: QueryClient, data: NewMail) => void;
+  /** Called once per window with the messages the assistant found important. */
+  onImportantMail?: (queryClient: QueryClient, messageIds: number[]) => void;
   /** How long events are gathered before the cache is touched. */
   windowMs?: number;
   /** How long a flush may wait for the user's own actions (mutations) to settle. */
@@ -47,7 +49,12 @@ interface Batch {
   accounts: boolean;
   notifications: boolean;
   dashboard: boolean;
+  /** The assistant's figures (the dashboard's widgets). */
+  assistant: boolean;
+  /** Threads whose summary the assistant may have redone. */
+  summaries: Set<string>;
   newMail: Map<string, NewMail>;
+  important: number[];
 }
 
 function emptyBatch(): Batch {
@@ -60,7 +67,10 @@ function emptyBatch(): Batch {
     accounts: false,
     notifications: false,
     dashboard: false,
+    assistant: false,
+    summaries: new Set(),
     newMail: new Map(),
+    important: [],
   };
 }
 
@@ -111,6 +121,19 @@ function gather(batch: Batch, { type, data }: LiveEvent): boolean {
       for (const id of Array.isArray(data.thread_ids) ? data.thread_ids : []) {
         if (isString(id)) batch.threads.add(id);
       }
+      return true;
+    case "message.triaged":
+      // Triage sets the rows' category, importance and needs-reply, and may move threads
+      // between the inbox's sections; a message joining a thread redoes its summary.
+      batch.lists = true;
+      batch.dashboard = true;
+      batch.assistant = true;
+      for (const id of Array.isArray(data.thread_ids) ? data.thread_ids : []) {
+        if (!isString(id)) continue;
+        batch.threads.add(id);
+        batch.summaries.add(id);
+      }
+      batch.important.push(...messageIds(data.important_message_ids));
       return true;
     case "sync.status":
       // A mailbox that recovers marks its "stopped syncing" notification read on the server
@@ -165,11 +188,23 @@ function applyBatch(queryClient: QueryClient, batch: Batch, options: LiveCacheOp
   if (all || batch.accounts) invalidate(mailKeys.accounts);
   if (all || batch.notifications) invalidate(mailKeys.notifications);
   if (all || batch.dashboard) invalidate(mailKeys.dashboard);
+  if (all) invalidate(aiKeys.all);
+  else {
+    if (batch.assistant) invalidate(aiKeys.overview);
+    for (const id of batch.summaries) invalidate(aiKeys.summary(id));
+  }
   for (const mail of batch.newMail.values()) {
     try {
       options.onNewMail(queryClient, mail);
     } catch {
       // A notification that cannot be shown must not stop the cache updates.
+    }
+  }
+  if (batch.important.length > 0) {
+    try {
+      options.onImportantMail?.(queryClient, batch.important);
+    } catch {
+      // As above: a notification is a courtesy.
     }
   }
 }

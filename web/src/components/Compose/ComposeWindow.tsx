@@ -13,7 +13,8 @@ import Tooltip from "@mui/material/Tooltip";
 import Typography from "@mui/material/Typography";
 import { useEffect, useId, useRef, useState, useSyncExternalStore, type DragEvent, type KeyboardEvent, type ReactNode } from "react";
 
-import { forgetDraft, rememberDraft } from "@/api/compose";
+import { forgetDraft, rememberDraft, type Draft } from "@/api/compose";
+import { ComposeAiReply } from "@/components/Assistant/ComposeAiReply";
 
 import { useComposeInternals, type ComposeInternals, type ComposeWindowState } from "./ComposeProvider";
 import { ComposeForm, type ComposeFormHandle } from "./ComposeForm";
@@ -111,6 +112,16 @@ function WindowFrame({ win, placement, internals }: ComposeWindowProps & { inter
   const minimized = placement === "floating" && win.minimized;
   const maximized = placement === "floating" && win.maximized && !win.minimized;
   const title = titleOf(win, state, inline);
+  // A reply can be written by the assistant instead: its draft then takes this window's place.
+  const replying = state.draft !== null && (state.draft.mode === "reply" || state.draft.mode === "reply_all");
+  const aiThread = replying && state.phase === "ready" ? threadId : null;
+  const takeAiDraft = (draft: Draft) => {
+    if (state.touched) {
+      internals.setNotice({ id: internals.nextNoticeId(), kind: "info", message: "Your earlier reply is kept in Drafts." });
+    }
+    void close(key);
+    internals.compose.openDraft(draft.id, draft);
+  };
 
   const onKeyDown = (event: KeyboardEvent) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.nativeEvent.isComposing) {
@@ -215,6 +226,7 @@ function WindowFrame({ win, placement, internals }: ComposeWindowProps & { inter
             </HeaderButton>
           </>
         )}
+        {aiThread !== null && <ComposeAiReply threadId={aiThread} onDraft={takeAiDraft} />}
         {inline && (
           <HeaderButton label="Pop out" onClick={() => update(key, { poppedOut: true, focusToken: win.focusToken + 1 })}>
             <OpenInNew fontSize="small" />

@@ -50,7 +50,7 @@ describe("replying from a thread", () => {
     );
     const answer = await screen.findByRole("group", { name: "Answer" });
     // Bo wrote to me with Cy in copy: answering everyone reaches more than Bo.
-    expect(within(answer).getAllByRole("button").map((button) => button.textContent)).toEqual(["Reply", "Reply all", "Forward"]);
+    expect(within(answer).getAllByRole("button").map((button) => button.textContent)).toEqual(["Reply", "Reply all", "Forward", "AI reply"]);
 
     await user.click(within(answer).getByRole("button", { name: "Reply" }));
     const reply = await screen.findByRole("region", { name: "Reply" });

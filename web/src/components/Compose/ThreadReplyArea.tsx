@@ -10,6 +10,8 @@ import useMediaQuery from "@mui/material/useMediaQuery";
 import { lazy, Suspense, useEffect } from "react";
 
 import type { Message } from "@/api/thread";
+import { AiReplyButton, AiReplyPanel } from "@/components/Assistant/AiReply";
+import { useAiReply } from "@/components/Assistant/useAiReply";
 
 import { useCompose, useComposeInternals } from "./ComposeProvider";
 import { canReplyAll } from "./replyTarget";
@@ -41,10 +43,13 @@ export function ThreadReplyArea({ threadId, message, own }: ThreadReplyAreaProps
 
   const windows = narrow ? [] : (internals?.windows ?? []).filter((win) => win.threadId === threadId && !win.poppedOut);
   const writing = windows.some((win) => !win.hidden);
+  // The assistant's reply streams here, then opens in the composer like any saved draft.
+  const ai = useAiReply(threadId, (draft) => compose.openDraft(draft.id, draft));
+  const aiBusy = ai.state.phase !== "idle";
 
   return (
     <Box sx={{ mt: 2 }}>
-      {!writing && (
+      {!writing && !aiBusy && (
         <Box role="group" aria-label="Answer" sx={{ display: "flex", flexWrap: "wrap", gap: 1, "& .MuiButton-root": { textTransform: "none", borderRadius: 5 } }}>
           <Button variant="outlined" startIcon={<Reply />} onClick={() => compose.openReply(message.id, "reply")}>
             Reply
@@ -57,8 +62,10 @@ export function ThreadReplyArea({ threadId, message, own }: ThreadReplyAreaProps
           <Button variant="outlined" startIcon={<Forward />} onClick={() => compose.openForward(message.id)}>
             Forward
           </Button>
+          <AiReplyButton onWrite={ai.write} />
         </Box>
       )}
+      {aiBusy && <AiReplyPanel state={ai.state} onStop={ai.stop} onOpen={ai.openLeftover} onRetry={ai.retry} />}
       {windows.length > 0 && (
         <Suspense fallback={null}>
           {windows.map((win) => (

@@ -37,6 +37,8 @@ const summary = (id: string): ThreadSummary => ({
   unread_count: 0,
   starred: false,
   has_attachments: false,
+  important: false,
+  needs_reply: false,
   last_message_at: "2024-03-05T10:00:00Z",
   labels: [{ folder_id: "inbox-id", name: "INBOX", role: "inbox" }],
 });

@@ -14,6 +14,7 @@ import { useState } from "react";
 
 import { DASHBOARD_PERIODS, useDashboard, type DashboardPeriod } from "@/api/dashboard";
 import { errorMessage } from "@/api/problem";
+import { AssistantCards } from "@/components/Assistant/AssistantCards";
 
 import { ActivityCard } from "./ActivityCard";
 import { MailboxesCard } from "./MailboxesCard";
@@ -86,6 +87,7 @@ export function Dashboard() {
           <Box sx={WIDE}>
             <ActivityCard data={data} />
           </Box>
+          <AssistantCards />
           <WaitingCard data={data} />
           <UnreadCard data={data} />
           <TopSendersCard data={data} />

@@ -43,7 +43,13 @@ describe("AppearanceSettings", () => {
 
 describe("parsePreferences", () => {
   it("falls back to the defaults for anything unknown, and keeps the pane width in bounds", () => {
-    expect(parsePreferences("not json")).toEqual({ density: "comfortable", readingPane: "beside", listWidth: 480 });
+    expect(parsePreferences("not json")).toEqual({
+      density: "comfortable",
+      readingPane: "beside",
+      listWidth: 480,
+      splitInbox: false,
+      inboxSection: "important",
+    });
     expect(parsePreferences(JSON.stringify({ density: "tiny", listWidth: 5000 }))).toMatchObject({
       density: "comfortable",
       listWidth: 900,

@@ -77,6 +77,14 @@ const PANES: Choice<ReadingPane>[] = [
   { value: "beside", label: "Beside the list", hint: "On wide screens the conversation opens to the right of the list." },
   { value: "full", label: "Full width", hint: "The conversation takes the place of the list; u goes back." },
 ];
+const SPLITS: Choice<"one" | "split">[] = [
+  { value: "one", label: "One list", hint: "All of the inbox together, newest first." },
+  {
+    value: "split",
+    label: "Important and Everything else",
+    hint: "The assistant's Important section apart from the rest; switch between them above the list.",
+  },
+];
 const THEMES: Choice<ThemeMode>[] = [
   { value: "system", label: "Same as the system", hint: "Light or dark, following this device's setting." },
   { value: "light", label: "Light", hint: "Always light." },
@@ -109,6 +117,15 @@ export function AppearanceSettings() {
             value={preferences.density}
             choices={DENSITIES}
             onChange={(density) => setPreferences({ density })}
+          />
+        </SectionCard>
+        <SectionCard id="appearance-inbox" title="Inbox">
+          <Choices
+            id="appearance-inbox-legend"
+            legend="Inbox"
+            value={preferences.splitInbox ? "split" : "one"}
+            choices={SPLITS}
+            onChange={(value) => setPreferences({ splitInbox: value === "split" })}
           />
         </SectionCard>
         <SectionCard id="appearance-pane" title="Reading pane">

@@ -7,16 +7,22 @@ import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Typography from "@mui/material/Typography";
 
+import type { InboxSection } from "@/api/keys";
+
 import { STARRED_QUERY, type MailLocation } from "./location";
 
 interface EmptyListProps {
   location: MailLocation;
   title: string;
+  /** The split inbox's section shown, if any. */
+  section?: InboxSection;
+  /** Switch the split inbox to Everything else. */
+  onShowOther?: () => void;
   onClearSearch: () => void;
 }
 
 /** An empty list says why and, where there is one, offers the next step. */
-export function EmptyList({ location, title, onClearSearch }: EmptyListProps) {
+export function EmptyList({ location, title, section, onShowOther, onClearSearch }: EmptyListProps) {
   let icon = <InboxOutlined sx={{ fontSize: 48 }} aria-hidden />;
   let heading = `Nothing in ${title}`;
   let detail: string | null = null;
@@ -30,6 +36,10 @@ export function EmptyList({ location, title, onClearSearch }: EmptyListProps) {
     heading = "No conversations match your search";
     detail = "Try fewer words, or search trash and spam with in:anywhere.";
     action = { label: "Clear search", onClick: onClearSearch };
+  } else if (section === "important") {
+    heading = "Nothing important right now";
+    detail = "Mail the assistant ranks high, and mail from senders you mark important, shows up here.";
+    if (onShowOther) action = { label: "See everything else", onClick: onShowOther };
   } else if (location.folder === "inbox") {
     heading = "You’re all caught up";
     detail = "New mail shows up here as soon as it arrives.";

@@ -9,6 +9,8 @@ import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRe
 import { useAccounts } from "@/api/accounts";
 import { isMove, useFolders, useThreadList } from "@/api/mail";
 import { prefetchThread, useOwnAddresses } from "@/api/thread";
+import { chipOfQuery } from "@/components/Assistant/categories";
+import { InboxBar } from "@/components/Assistant/InboxBar";
 import { useCompose } from "@/components/Compose/ComposeProvider";
 import { newestMessageId } from "@/components/Compose/replyTarget";
 import { useOpenedOnce, usePreloadOnIdle } from "@/components/lazy/lazy";
@@ -110,7 +112,13 @@ function MailScreen() {
   const accounts = useAccounts().data;
   const folders = useFolders().data;
   const { folder, account, q } = location;
-  const listParams = useMemo(() => listParamsOf({ folder, account, q }), [folder, account, q]);
+  // The inbox split into the assistant's sections shows one of them at a time.
+  const inInbox = !q && folder === "inbox";
+  const section = inInbox && preferences.splitInbox ? preferences.inboxSection : undefined;
+  const listParams = useMemo(
+    () => ({ ...listParamsOf({ folder, account, q }), ...(section ? { section } : {}) }),
+    [folder, account, q, section],
+  );
   const listKey = JSON.stringify(listParams);
   const list = useThreadList(listParams);
   const items = useMemo(() => {
@@ -348,8 +356,18 @@ function MailScreen() {
           onAction: (action, target) => act(action, [...selection.ids], target),
         }}
       />
+      {(inInbox || chipOfQuery(q) !== undefined) && (
+        <InboxBar
+          query={q}
+          split={preferences.splitInbox}
+          section={preferences.inboxSection}
+          onSplit={(splitInbox) => setPreferences({ splitInbox })}
+          onSection={(inboxSection) => setPreferences({ inboxSection })}
+          onFilter={(query) => go({ folder: "inbox", account, q: query })}
+        />
+      )}
       <ThreadList
-        label={title}
+        label={section ? `${title} · ${section === "important" ? "Important" : "Everything else"}` : title}
         items={items}
         status={list.status}
         error={list.error}
@@ -367,7 +385,15 @@ function MailScreen() {
         handlers={handlers}
         onPrefetch={prefetch}
         onContextMenu={onContextMenu}
-        empty={<EmptyList location={location} title={title} onClearSearch={() => go({ folder: location.folder, account })} />}
+        empty={
+          <EmptyList
+            location={location}
+            title={title}
+            section={section}
+            onShowOther={() => setPreferences({ inboxSection: "other" })}
+            onClearSearch={() => go({ folder: location.folder, account })}
+          />
+        }
       />
     </Box>
   );

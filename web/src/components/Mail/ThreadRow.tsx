@@ -9,6 +9,8 @@ import Star from "@mui/icons-material/Star";
 import StarBorder from "@mui/icons-material/StarBorder";
 import { memo, type MouseEvent } from "react";
 
+import { categoryLabel } from "@/components/Assistant/categories";
+
 import { formatFullDate, formatListDate, formatSenders, labelText } from "./format";
 import { visuallyHidden } from "./listStyles";
 import type { MailAction, ThreadSummary } from "./types";
@@ -52,6 +54,22 @@ interface ThreadRowProps {
 
 const MAX_LABELS = 2;
 
+// The assistant's marks are plain SVG paths (Material's LabelImportant and Reply), not icon
+// components: a row is rendered and recycled on every scroll step.
+const IMPORTANT_PATH =
+  "M3.5 18.99l11 .01c.67 0 1.27-.33 1.63-.84L20.5 12l-4.37-6.16c-.36-.51-.96-.84-1.63-.84l-11 .01L8.34 12 3.5 18.99z";
+const REPLY_PATH = "M10 9V5l-7 7 7 7v-4.1c5 0 8.5 1.6 11 5.1-1-5-4-10-11-11z";
+
+function Mark({ className, title, path }: { className: string; title: string; path: string }) {
+  return (
+    <span className={className} title={title}>
+      <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden focusable="false">
+        <path d={path} />
+      </svg>
+    </span>
+  );
+}
+
 function ThreadRowImpl({ thread, index, setSize, start, height, selected, focused, open, context, handlers }: ThreadRowProps) {
   const { narrow } = context;
   const senders = formatSenders(thread.participants, context.ownAddresses, thread.message_count);
@@ -62,9 +80,17 @@ function ThreadRowImpl({ thread, index, setSize, start, height, selected, focuse
   );
   // The link is named by what it shows plus these words, not by an aria-label: a name that
   // leaves out visible text (the snippet, labels) fails WCAG 2.5.3 "label in name".
-  const status = [thread.unread ? "unread" : null, thread.starred ? "starred" : null]
+  const status = [
+    thread.unread ? "unread" : null,
+    thread.starred ? "starred" : null,
+    thread.important ? "important" : null,
+    thread.needs_reply ? "needs reply" : null,
+  ]
     .filter(Boolean)
     .join(", ");
+  const important = thread.important ? <Mark className="pw-imp" title="Important" path={IMPORTANT_PATH} /> : null;
+  const replyMark = thread.needs_reply ? <Mark className="pw-needs" title="Needs a reply" path={REPLY_PATH} /> : null;
+  const category = thread.category ? <span className="pw-cat">{categoryLabel(thread.category)}</span> : null;
 
   const onLinkClick = (event: MouseEvent<HTMLAnchorElement>) => {
     // New tab and new window keep the browser's own behaviour.
@@ -122,7 +148,10 @@ function ThreadRowImpl({ thread, index, setSize, start, height, selected, focuse
           <>
             <span className="pw-line">
               <span className="pw-dot" aria-hidden />
+              {important}
               <span className="pw-senders">{senders}</span>
+              {category}
+              {replyMark}
               {attachment}
               {time}
             </span>
@@ -134,6 +163,7 @@ function ThreadRowImpl({ thread, index, setSize, start, height, selected, focuse
         ) : (
           <>
             <span className="pw-dot" aria-hidden />
+            {important}
             <span className="pw-senders">{senders}</span>
             <span className="pw-text">
               <span className="pw-subject">{subject}</span>
@@ -144,6 +174,8 @@ function ThreadRowImpl({ thread, index, setSize, start, height, selected, focuse
                 {labelText(label, context.labelNames)}
               </span>
             ))}
+            {category}
+            {replyMark}
             {attachment}
             {time}
           </>

@@ -125,6 +125,23 @@ export const ListScroller = styled("div")(({ theme }) => {
       color: palette.text.secondary,
     },
     "& .pw-attach": { flex: "none", fontSize: 18, color: palette.text.secondary },
+    // The assistant's marks: important (the accent's warm cousin, as Gmail's), needs a reply, category.
+    "& .pw-imp, & .pw-needs": { flex: "none", display: "inline-flex", width: 16, height: 16 },
+    "& .pw-imp svg": { fill: palette.warning.main },
+    "& .pw-needs svg": { fill: primary },
+    "& .pw-cat": {
+      flex: "none",
+      maxWidth: 110,
+      overflow: "hidden",
+      whiteSpace: "nowrap",
+      textOverflow: "ellipsis",
+      fontSize: 12,
+      lineHeight: "18px",
+      padding: "0 6px",
+      borderRadius: 4,
+      backgroundColor: palette.action.selected,
+      color: palette.text.primary,
+    },
     "& .pw-date": {
       flex: "0 0 96px",
       textAlign: "right",

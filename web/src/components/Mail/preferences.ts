@@ -3,6 +3,8 @@
 import { useColorScheme } from "@mui/material/styles";
 import { useCallback, useSyncExternalStore } from "react";
 
+import type { InboxSection } from "@/api/keys";
+
 /**
  * The mail view's appearance choices, kept in localStorage (they describe this browser, not the
  * account) and shared by every component through one small store, so a change on the settings
@@ -19,12 +21,18 @@ export interface MailPreferences {
   readingPane: ReadingPane;
   /** Width of the thread list when the reading pane is beside it, in pixels. */
   listWidth: number;
+  /** The inbox split into the assistant's Important and Everything else sections. */
+  splitInbox: boolean;
+  /** The section the split inbox shows. */
+  inboxSection: InboxSection;
 }
 
 export const DEFAULT_PREFERENCES: MailPreferences = {
   density: "comfortable",
   readingPane: "beside",
   listWidth: 480,
+  splitInbox: false,
+  inboxSection: "important",
 };
 export const LIST_WIDTH_MIN = 320;
 export const LIST_WIDTH_MAX = 900;
@@ -51,6 +59,8 @@ export function parsePreferences(raw: string | null): MailPreferences {
     density: stored.density === "compact" ? "compact" : "comfortable",
     readingPane: stored.readingPane === "full" ? "full" : "beside",
     listWidth: clampWidth(stored.listWidth),
+    splitInbox: stored.splitInbox === true,
+    inboxSection: stored.inboxSection === "other" ? "other" : "important",
   };
 }
 

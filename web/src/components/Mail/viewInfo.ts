@@ -1,3 +1,5 @@
+import { chipOfQuery } from "@/components/Assistant/categories";
+
 import { folderLabel, roleLabel } from "./folderTree";
 import { STARRED_QUERY, type MailLocation } from "./location";
 import type { Folder, MailAccount } from "./types";
@@ -9,7 +11,9 @@ export function viewTitle(
   accounts: readonly MailAccount[] | undefined,
 ): string {
   let title: string;
+  const chip = chipOfQuery(location.q);
   if (location.q === STARRED_QUERY) title = "Starred";
+  else if (chip) title = chip.label;
   else if (location.q) title = "Search results";
   else {
     const folder = folders?.find((candidate) => candidate.id === location.folder);

@@ -24,6 +24,11 @@ type Permission = ReturnType<typeof desktopPermission>;
 
 const CHOICES: readonly { value: Choice; label: string; hint: string }[] = [
   { value: "all", label: "All new mail", hint: "A notification for every new message in your inboxes." },
+  {
+    value: "important",
+    label: "Important mail only",
+    hint: "A notification when the assistant finds a new message important.",
+  },
   { value: "none", label: "None", hint: "New mail only shows in the inbox." },
 ];
 
@@ -49,7 +54,7 @@ function PermissionState({ permission, wanted, onAsk, asking }: {
       <Alert severity="success" role="status">
         {wanted
           ? "This browser shows them while Postwise is open in a tab you aren't looking at."
-          : "This browser may show notifications; choose \"All new mail\" to get them."}
+          : "This browser may show notifications; choose which mail above to get them."}
       </Alert>
     );
   }
@@ -136,7 +141,12 @@ export function NotificationSettings() {
             {`Couldn't save the setting. ${errorMessage(update.error)}`}
           </Alert>
         )}
-        <PermissionState permission={permission} wanted={choice === "all"} onAsk={() => void ask()} asking={asking} />
+        <PermissionState
+          permission={permission}
+          wanted={choice !== undefined && choice !== "none"}
+          onAsk={() => void ask()}
+          asking={asking}
+        />
       </Stack>
     </SectionCard>
   );

@@ -85,6 +85,14 @@ async function newestThread(data: NewMailEvent): Promise<ThreadSummary | undefin
   return page.items[0];
 }
 
+/** The newest thread of the inbox's Important section, across every mailbox. */
+async function newestImportantThread(): Promise<ThreadSummary | undefined> {
+  const page = unwrap(
+    await api.GET("/api/threads", { params: { query: { folder: "inbox", section: "important", limit: 1 } } }),
+  );
+  return page.items[0];
+}
+
 function sender(thread: ThreadSummary): string {
   const last = thread.participants[thread.participants.length - 1];
   return last ? last.name || last.address : "New mail";
@@ -100,14 +108,30 @@ function show(title: string, options: NotificationOptions, path: string): void {
   };
 }
 
-async function raise(queryClient: QueryClient, data: NewMailEvent): Promise<void> {
-  if (desktopPermission() !== "granted" || document.visibilityState === "visible") return;
-  if (data.message_ids.length === 0) return;
+/** Which mail rings, when this browser may ring at all and the page is out of sight. */
+async function wanted(queryClient: QueryClient): Promise<User["new_mail_notifications"] | null> {
+  if (desktopPermission() !== "granted" || document.visibilityState === "visible") return null;
   const me = await queryClient.ensureQueryData<User>({
     queryKey: userKeys.me,
     queryFn: async () => unwrap(await api.GET("/api/users/me")),
   });
-  if (me.new_mail_notifications !== "all") return;
+  return me.new_mail_notifications;
+}
+
+/** Name the thread's sender and subject, once per newest message; clicking opens it. */
+function announce(thread: ThreadSummary | undefined): void {
+  if (!thread || !thread.unread) return;
+  if (Date.now() - new Date(thread.last_message_at).getTime() > FRESH_MS) return;
+  const key = `${thread.id}@${thread.last_message_at}`;
+  if (announced.has(key)) return;
+  if (announced.size > 500) announced.clear();
+  announced.add(key);
+  show(sender(thread), { body: thread.subject || "(no subject)" }, `/?thread=${encodeURIComponent(thread.id)}`);
+}
+
+async function raise(queryClient: QueryClient, data: NewMailEvent): Promise<void> {
+  if (data.message_ids.length === 0) return;
+  if ((await wanted(queryClient)) !== "all") return;
   const role = folderRole(queryClient, data.folder_id);
   // Mail the user sent, drafted, binned or that went to spam is not news; unknown: ring.
   if (role !== undefined && role !== "inbox") return;
@@ -118,13 +142,20 @@ async function raise(queryClient: QueryClient, data: NewMailEvent): Promise<void
     show("New mail", { body: "" }, "/");
     return;
   }
-  if (!thread || !thread.unread) return;
-  if (Date.now() - new Date(thread.last_message_at).getTime() > FRESH_MS) return;
-  const key = `${thread.id}@${thread.last_message_at}`;
-  if (announced.has(key)) return;
-  if (announced.size > 500) announced.clear();
-  announced.add(key);
-  show(sender(thread), { body: thread.subject || "(no subject)" }, `/?thread=${encodeURIComponent(thread.id)}`);
+  announce(thread);
+}
+
+async function raiseImportant(queryClient: QueryClient, messageIds: readonly number[]): Promise<void> {
+  if (messageIds.length === 0) return;
+  if ((await wanted(queryClient)) !== "important") return;
+  let thread: ThreadSummary | undefined;
+  try {
+    thread = await newestImportantThread();
+  } catch {
+    show("Important mail", { body: "" }, "/");
+    return;
+  }
+  announce(thread);
 }
 
 /**
@@ -135,6 +166,17 @@ async function raise(queryClient: QueryClient, data: NewMailEvent): Promise<void
 export function onNewMail(queryClient: QueryClient, data: NewMailEvent): void {
   raise(queryClient, data).catch(() => {
     // A notification is a courtesy: failing to raise one must not disturb the socket.
+  });
+}
+
+/**
+ * Called by the live socket on `message.triaged` with the messages the assistant (or the user)
+ * found important: with "important mail only" chosen, it rings for the newest important thread
+ * of the inbox, as `onNewMail` does for all new mail.
+ */
+export function onImportantMail(queryClient: QueryClient, messageIds: readonly number[]): void {
+  raiseImportant(queryClient, messageIds).catch(() => {
+    // As for new mail: a notification that cannot be raised is let go.
   });
 }
 

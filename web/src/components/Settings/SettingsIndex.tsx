@@ -1,5 +1,6 @@
 "use client";
 
+import AutoAwesomeOutlined from "@mui/icons-material/AutoAwesomeOutlined";
 import ChevronRight from "@mui/icons-material/ChevronRight";
 import MarkunreadMailboxOutlined from "@mui/icons-material/MarkunreadMailboxOutlined";
 import NotificationsOutlined from "@mui/icons-material/NotificationsOutlined";
@@ -38,6 +39,12 @@ const ENTRIES: readonly SettingsEntry[] = [
     title: "Notifications",
     description: "Alerts for new mail on this device",
     icon: NotificationsOutlined,
+  },
+  {
+    href: "/settings/ai/",
+    title: "AI assistant",
+    description: "Who reads your mail, your key and budget, the Important section, usage",
+    icon: AutoAwesomeOutlined,
   },
   {
     href: "/settings/appearance/",

@@ -13,6 +13,7 @@ import { useState, type MouseEvent } from "react";
 
 import { errorMessage } from "@/api/problem";
 import { useShowImages, type Message } from "@/api/thread";
+import { MessageInsight } from "@/components/Assistant/MessageInsight";
 import { useCompose } from "@/components/Compose/ComposeProvider";
 import { canReplyAll } from "@/components/Compose/replyTarget";
 
@@ -149,6 +150,7 @@ function ExpandedCard({ message, onToggle, own }: MessageCardProps) {
           }
         />
       </Box>
+      <MessageInsight message={message} />
       <Box sx={{ mt: 2, ml: { xs: 0, sm: 6.5 }, minWidth: 0 }}>
         {notice !== null && (
           <Alert severity="error" onClose={() => setNotice(null)} sx={{ mb: 2 }}>

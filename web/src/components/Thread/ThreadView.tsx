@@ -13,7 +13,7 @@ import Stack from "@mui/material/Stack";
 import Tooltip from "@mui/material/Tooltip";
 import Typography from "@mui/material/Typography";
 import Link from "next/link";
-import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useId, useRef, useState, type ReactNode } from "react";
 
 import { ApiError } from "@/api/client";
 import { errorMessage } from "@/api/problem";
@@ -22,6 +22,9 @@ import { ThreadReplyArea } from "@/components/Compose/ThreadReplyArea";
 
 import { firstSight, nextSight, threadItems, type Seen } from "./folding";
 import { MessageCard } from "./MessageCard";
+
+// Lazy: the summary waits for the assistant anyway; the messages need not wait for its code.
+const SummaryCard = lazy(() => import("@/components/Assistant/SummaryCard").then((m) => ({ default: m.SummaryCard })));
 
 export interface ThreadViewProps {
   threadId: string;
@@ -278,6 +281,9 @@ function Conversation({ thread, state, own, setView, subjectId }: ConversationPr
           />
         ))}
       </Box>
+      <Suspense fallback={null}>
+        <SummaryCard threadId={thread.id} />
+      </Suspense>
       <Stack spacing={1} component="div" role="list" aria-label="Messages">
         {items.map((item) =>
           item.kind === "fold" ? (
