@@ -11,6 +11,8 @@ from sqlalchemy import select
 from postwise import db
 from postwise.accounts import credentials
 from postwise.accounts.models import MailAccount
+from postwise.ai.engine import KEY_PURPOSE as AI_KEY_PURPOSE
+from postwise.ai.models import AiSettings
 from postwise.auth import mfa
 from postwise.kit.crypto import DecryptionError, Keyring
 from postwise.reseal import reseal
@@ -53,6 +55,9 @@ async def test_reseal_moves_totp_secrets_and_mailbox_passwords_to_the_current_se
                     credentials=credentials.seal_password(old, "imap-password"),
                 )
             )
+            session.add(
+                AiSettings(user_id=moved.id, api_key_sealed=old.encrypt("sk-own", AI_KEY_PURPOSE))
+            )
             await session.commit()
             stranded_secret = stranded.totp_secret
 
@@ -61,7 +66,7 @@ async def test_reseal_moves_totp_secrets_and_mailbox_passwords_to_the_current_se
             report = await reseal(session, rotating)
             await session.commit()
 
-        assert report.resealed >= 2
+        assert report.resealed >= 3  # the TOTP secret, the mailbox password, the AI key
         assert f"users {stranded.id} totp_secret" in report.unreadable
         async with sessions() as session:
             user = await session.scalar(select(User).where(User.id == moved.id))
@@ -75,6 +80,11 @@ async def test_reseal_moves_totp_secrets_and_mailbox_passwords_to_the_current_se
         assert mfa.decrypt_secret(only_new, user.totp_secret or "") == "JBSWY3DPEHPK3PXP"
         assert mfa.decrypt_secret(only_new, user.totp_pending_secret or "") == "KRUGKIDROVUWG2ZA"
         assert credentials.open_password(only_new, account.credentials or "") == "imap-password"
+        async with sessions() as session:
+            ai_key = await session.scalar(
+                select(AiSettings.api_key_sealed).where(AiSettings.user_id == moved.id)
+            )
+        assert only_new.decrypt(ai_key or "", AI_KEY_PURPOSE) == "sk-own"
         with pytest.raises(DecryptionError):
             mfa.decrypt_secret(old, user.totp_secret or "")
         assert left == stranded_secret  # never overwritten with something worse
