@@ -16,13 +16,18 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from postwise.ai.models import AiAction
 from postwise.ai.results import Category
 from postwise.mail.insights import CATEGORIES
 from postwise.mail.models import MessageInsight
 from tests.accounts.conftest import Harness
+from tests.fixtures.openai_standin import (  # noqa: F401 (fixtures)
+    StandIn,
+    openai_standin_fixture,
+    openai_standin_server_fixture,
+)
 from tests.imports.test_importers import mboxrd
 
 pytestmark = pytest.mark.backend
@@ -301,3 +306,37 @@ async def test_settings_usage_and_overview(ai: Harness) -> None:
 
 def test_search_and_the_assistant_name_the_same_categories() -> None:
     assert tuple(c.value for c in Category) == CATEGORIES
+
+
+async def test_a_remote_provider_triages_and_a_second_pass_pays_nothing(
+    make_harness, openai_standin: StandIn
+) -> None:
+    model = f"standin-{uuid.uuid4().hex[:8]}"  # the cache is shared: a model of its own
+    async with make_harness(
+        ai_triage=True,
+        sync_parse_processes=1,
+        ai_provider="openai",
+        openai_base_url=openai_standin.url,
+        openai_api_key="sk-instance",
+        openai_model=model,
+    ) as h:
+        headers = await h.sign_in()
+        user_id = await h.user_id(headers)
+        await upload(h, headers, [NEWSLETTER, QUESTION, ALERT])
+        await triaged(h, user_id, 3)
+        calls = [c for c in openai_standin.chats() if c.body.get("model") == model]
+        assert len(calls) == 3
+        # Mail reaches the model only as delimited data.
+        assert all("<mail-" in call.user_prompt for call in calls)
+        async with h.services.sessionmaker() as db:
+            rows = (
+                await db.scalars(select(MessageInsight).where(MessageInsight.user_id == user_id))
+            ).all()
+            assert {(r.provider, r.model) for r in rows} == {("openai", model)}
+            ids = [r.message_id for r in rows]
+            await db.execute(delete(MessageInsight).where(MessageInsight.user_id == user_id))
+            await db.commit()
+        # The same mail again (a re-sync, a restart): answered from the cache, no call.
+        await h.services.jobs.send("ai.triage", user_id=str(user_id), message_ids=ids)
+        await triaged(h, user_id, 3)
+        assert len([c for c in openai_standin.chats() if c.body.get("model") == model]) == 3

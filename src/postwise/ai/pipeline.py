@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,6 +32,7 @@ from postwise.mail.models import Message, MessageInsight
 # Remote triage of one message at a time, this many at once (the engine bounds remote calls
 # further, across everything this process asks).
 REMOTE_PARALLEL = 4
+LOCAL_MODEL = "postwise-local-1"
 
 
 @dataclass(frozen=True)
@@ -53,43 +55,24 @@ async def _replied_threads(
     return {t for t in rows.all() if t is not None}
 
 
-async def _provider_answers(
-    db: AsyncSession,
-    assistant: Assistant,
-    pool: TriagePool,
-    *,
-    user_id: uuid.UUID,
-    views: Sequence[MailView],
-) -> tuple[list[Triage], list[tuple[str, str]]]:
-    """Each message's triage, and which provider and model gave it."""
-    effective = await assistant.settings_for(db, user_id)
-    if not effective.remote:
-        local = await pool.triage(views, now=utcnow())
-        return local, [("local", "postwise-local-1")] * len(views)
-    gate = asyncio.Semaphore(REMOTE_PARALLEL)
+@dataclass(frozen=True)
+class Prepared:
+    """The messages to triage, read in one short transaction."""
 
-    async def one(view: MailView) -> tuple[Triage, tuple[str, str]]:
-        async with gate:
-            answer = await assistant.structured(db, user_id=user_id, spec=TRIAGE, mails=[view])
-        return answer.result, (answer.provider, answer.model)
-
-    # One session is not safe for concurrent statements: the engine's cache and usage writes
-    # go one message after the other, while the remote calls themselves overlap.
-    answers = [await one(view) for view in views]
-    return [a for a, _ in answers], [p for _, p in answers]
+    message_ids: list[int]
+    thread_ids: list[uuid.UUID | None]
+    views: list[MailView]
+    own: frozenset[str]
 
 
-async def triage_messages(
-    db: AsyncSession,
-    assistant: Assistant,
-    pool: TriagePool,
-    *,
-    user_id: uuid.UUID,
-    message_ids: Sequence[int],
-    redo: bool = False,
-) -> Triaged:
-    """Triage the user's messages among `message_ids` (already triaged ones only when `redo`);
-    drafts are skipped. Never commits."""
+SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+async def prepare(
+    db: AsyncSession, *, user_id: uuid.UUID, message_ids: Sequence[int], redo: bool = False
+) -> Prepared:
+    """The user's messages among `message_ids` (already triaged ones only when `redo`),
+    drafts left out."""
     query = select(Message).where(
         Message.id.in_(list(message_ids)),
         Message.user_id == user_id,
@@ -98,25 +81,70 @@ async def triage_messages(
     if not redo:
         query = query.where(not_(exists().where(MessageInsight.message_id == Message.id)))
     messages = list((await db.scalars(query.order_by(Message.id))).all())
-    if not messages:
-        return Triaged([], set(), [])
-    own = await learning.user_addresses(db, user_id)
-    views = [learning.view_of_message(m, user_addresses=own) for m in messages]
-    results, origins = await _provider_answers(db, assistant, pool, user_id=user_id, views=views)
-    replied = await _replied_threads(db, {m.thread_id for m in messages if m.thread_id}, own)
+    own = await learning.user_addresses(db, user_id) if messages else frozenset()
+    return Prepared(
+        message_ids=[m.id for m in messages],
+        thread_ids=[m.thread_id for m in messages],
+        views=[learning.view_of_message(m, user_addresses=own) for m in messages],
+        own=own,
+    )
+
+
+async def answer(
+    assistant: Assistant,
+    pool: TriagePool,
+    *,
+    user_id: uuid.UUID,
+    views: Sequence[MailView],
+    sessions: SessionOpener,
+) -> tuple[list[Triage], list[tuple[str, str]]]:
+    """Each message's triage, and which provider and model gave it. Local triage runs in the
+    pool; remote calls overlap (a few at a time), each with its own short session for the
+    engine's cache and usage rows, so that no write transaction (on SQLite: the one write
+    lock) is held while a model thinks."""
+    async with sessions() as db:
+        effective = await assistant.settings_for(db, user_id)
+    if not effective.remote:
+        local = await pool.triage(views, now=utcnow())
+        return local, [("local", LOCAL_MODEL)] * len(views)
+    gate = asyncio.Semaphore(REMOTE_PARALLEL)
+
+    async def one(view: MailView) -> tuple[Triage, tuple[str, str]]:
+        async with gate, sessions() as db:
+            found = await assistant.structured(db, user_id=user_id, spec=TRIAGE, mails=[view])
+        return found.result, (found.provider, found.model)
+
+    answers = await asyncio.gather(*(one(view) for view in views))
+    return [a for a, _ in answers], [p for _, p in answers]
+
+
+async def store(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    prepared: Prepared,
+    results: Sequence[Triage],
+    origins: Sequence[tuple[str, str]],
+    redo: bool = False,
+) -> Triaged:
+    """Score the answers with the user's learned priority and write the insights."""
+    threads = {t for t in prepared.thread_ids if t is not None}
+    replied = await _replied_threads(db, threads, prepared.own)
     if not redo:
-        await learning.note_arrivals(db, user_id=user_id, mails=views)
+        await learning.note_arrivals(db, user_id=user_id, mails=prepared.views)
     scored = await learning.score_messages(
         db,
         user_id=user_id,
         items=[
-            (view, result, message.thread_id in replied)
-            for view, result, message in zip(views, results, messages, strict=True)
+            (view, result, thread_id in replied)
+            for view, result, thread_id in zip(
+                prepared.views, results, prepared.thread_ids, strict=True
+            )
         ],
     )
     values = [
         InsightValues(
-            message_id=message.id,
+            message_id=message_id,
             category=result.category.value,
             needs_reply=result.needs_reply,
             needs_reply_confidence=result.needs_reply_confidence,
@@ -129,15 +157,50 @@ async def triage_messages(
             provider=provider,
             model=model,
         )
-        for message, result, score, (provider, model) in zip(
-            messages, results, scored, origins, strict=True
+        for message_id, result, score, (provider, model) in zip(
+            prepared.message_ids, results, scored, origins, strict=True
         )
     ]
-    threads = await store_insights(db, user_id, values)
+    touched = await store_insights(db, user_id, values)
     return Triaged(
         message_ids=[v.message_id for v in values],
-        thread_ids=threads,
+        thread_ids=touched,
         important_ids=[v.message_id for v in values if v.important],
+    )
+
+
+async def triage_messages(
+    db: AsyncSession,
+    assistant: Assistant,
+    pool: TriagePool,
+    *,
+    user_id: uuid.UUID,
+    message_ids: Sequence[int],
+    redo: bool = False,
+) -> Triaged:
+    """All three steps in the caller's session (never commits): for local triage and tests.
+    The jobs (`ai.tasks`) run them in separate transactions."""
+    prepared = await prepare(db, user_id=user_id, message_ids=message_ids, redo=redo)
+    if not prepared.message_ids:
+        return Triaged([], set(), [])
+
+    @asynccontextmanager
+    async def same_session() -> AsyncIterator[AsyncSession]:
+        yield db
+
+    # One session cannot run statements concurrently: the remote calls go one at a time here.
+    one_at_a_time = asyncio.Lock()
+
+    @asynccontextmanager
+    async def serialised() -> AsyncIterator[AsyncSession]:
+        async with one_at_a_time, same_session() as session:
+            yield session
+
+    results, origins = await answer(
+        assistant, pool, user_id=user_id, views=prepared.views, sessions=serialised
+    )
+    return await store(
+        db, user_id=user_id, prepared=prepared, results=results, origins=origins, redo=redo
     )
 
 

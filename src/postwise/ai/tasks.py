@@ -22,15 +22,10 @@ import structlog
 from sqlalchemy import select
 
 from postwise.accounts.models import MailAccount
-from postwise.ai import learning
+from postwise.ai import learning, pipeline
 from postwise.ai.engine import DEFAULT_IMPORTANT_SHARE as DEFAULT_SHARE
 from postwise.ai.models import AiSettings
-from postwise.ai.pipeline import (
-    Triaged,
-    recent_untriaged_ids,
-    triage_messages,
-    untriaged_ids,
-)
+from postwise.ai.pipeline import Triaged, recent_untriaged_ids, untriaged_ids
 from postwise.ai.services import AiServices, build_ai
 from postwise.db import bulk_transaction
 from postwise.events import AI_OBSERVE_JOB, AI_TRIAGE_JOB, EventType, announce
@@ -77,12 +72,21 @@ async def _announce(ctx: JobContext, user_id: uuid.UUID, triaged: Triaged) -> No
 async def _triage(
     ctx: JobContext, user_id: uuid.UUID, message_ids: list[int], *, redo: bool = False
 ) -> Triaged:
+    """Read, ask, write: three transactions, so that a remote model's answer is never awaited
+    with a write transaction open (on SQLite that would hold the only write lock)."""
     ai = ai_of(ctx)
+    async with ctx.sessionmaker() as db:
+        prepared = await pipeline.prepare(db, user_id=user_id, message_ids=message_ids, redo=redo)
+    if not prepared.message_ids:
+        return Triaged([], set(), [])
+    results, origins = await pipeline.answer(
+        ai.assistant, ai.pool, user_id=user_id, views=prepared.views, sessions=ctx.transaction
+    )
     async with ctx.transaction() as db:
         # Background work: on SQLite, interactive writes go first.
         await bulk_transaction(db)
-        triaged = await triage_messages(
-            db, ai.assistant, ai.pool, user_id=user_id, message_ids=message_ids, redo=redo
+        triaged = await pipeline.store(
+            db, user_id=user_id, prepared=prepared, results=results, origins=origins, redo=redo
         )
     await _announce(ctx, user_id, triaged)
     return triaged
