@@ -18,10 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
+from postwise.accounts.models import AccountKind, MailAccount, SyncState
 from postwise.ai.models import AiAction
 from postwise.ai.results import Category
+from postwise.ai.tasks import backfill, triage_new_mail
 from postwise.mail.insights import CATEGORIES
-from postwise.mail.models import MessageInsight
+from postwise.mail.models import Message, MessageInsight
+from postwise.notify.mailer import build_mailer
+from postwise.worker.registry import JobContext
 from tests.accounts.conftest import Harness
 from tests.fixtures.openai_standin import (  # noqa: F401 (fixtures)
     StandIn,
@@ -340,3 +344,45 @@ async def test_a_remote_provider_triages_and_a_second_pass_pays_nothing(
         await h.services.jobs.send("ai.triage", user_id=str(user_id), message_ids=ids)
         await triaged(h, user_id, 3)
         assert len([c for c in openai_standin.chats() if c.body.get("model") == model]) == 3
+
+
+async def test_a_first_mirror_is_left_to_the_backfill_which_triages_it_afterwards(
+    ai: Harness,
+) -> None:
+    headers = await ai.sign_in()
+    user_id = await ai.user_id(headers)
+    async with ai.services.sessionmaker() as db:
+        mirroring = MailAccount(
+            user_id=user_id,
+            email=f"imap-{uuid.uuid4().hex[:6]}@example.org",
+            kind=AccountKind.IMAP,
+            sync_state=SyncState.INITIAL,
+        )
+        db.add(mirroring)
+        await db.commit()
+    await upload(ai, headers, [NEWSLETTER, QUESTION])
+    await ai.jobs.drain()  # the import's own triage job has run, and stood back
+    services = ai.services
+    ctx = JobContext(
+        settings=services.settings,
+        store=services.store,
+        sessionmaker=services.sessionmaker,
+        jobs=services.jobs,
+        mailer=build_mailer(services.settings, services.store),
+        ai=services.ai,
+    )
+    async with services.sessionmaker() as db:
+        ids = list((await db.scalars(select(Message.id).where(Message.user_id == user_id))).all())
+    assert len(ids) == 2
+    # Asked directly (as the import's own job was): it stands back while the mirror runs.
+    assert await triage_new_mail(ctx, user_id=str(user_id), message_ids=ids) == 0
+    async with services.sessionmaker() as db:
+        count = select(func.count()).select_from(MessageInsight)
+        assert await db.scalar(count.where(MessageInsight.user_id == user_id)) == 0
+        mirroring = await db.get(MailAccount, mirroring.id)
+        assert mirroring is not None
+        mirroring.sync_state = SyncState.IDLE
+        await db.commit()
+    # (The app's own schedule may run a backfill at the same time: either triages them.)
+    await backfill(ctx)
+    await triaged(ai, user_id, 2)

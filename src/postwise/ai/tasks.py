@@ -1,7 +1,8 @@
 """The assistant's jobs (docs/ai.md).
 
 - `ai.triage` {user_id, message_ids}: new mail, right after the sync or an import committed it
-  (`events.request_triage`). The sync never waits for it.
+  (`events.request_triage`). The sync never waits for it, and while a mailbox is mirrored for
+  the first time its user's mail is left to the backfill, which runs once the mirror is done.
 - `ai.observe` {user_id, message_ids, action, value}: something the user did (read, replied,
   archived unread, starred, ...): the learner updates the sender's counts and the user's model.
 - `ai.tune` (every 10 minutes): per user, learns from mail left alone (`learning.
@@ -21,7 +22,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import select
 
-from postwise.accounts.models import MailAccount
+from postwise.accounts.models import MailAccount, SyncState
 from postwise.ai import learning, pipeline
 from postwise.ai.engine import DEFAULT_IMPORTANT_SHARE as DEFAULT_SHARE
 from postwise.ai.models import AiSettings
@@ -92,11 +93,27 @@ async def _triage(
     return triaged
 
 
+async def _mirroring(ctx: JobContext, user_id: uuid.UUID) -> bool:
+    """Whether one of the user's mailboxes is being mirrored for the first time. Its mail is
+    left to the backfill until that ends: on a machine whose cores the first sync already
+    keeps busy (parsing), triaging alongside made the sync 1.6x slower (docs/benchmarks.md,
+    "Sync with triage on and off"), and a first sync is when people wait for their mail."""
+    async with ctx.sessionmaker() as db:
+        found = await db.scalar(
+            select(MailAccount.id)
+            .where(MailAccount.user_id == user_id, MailAccount.sync_state == SyncState.INITIAL)
+            .limit(1)
+        )
+    return found is not None
+
+
 @job(AI_TRIAGE_JOB)
 async def triage_new_mail(ctx: JobContext, *, user_id: str, message_ids: list[int]) -> int:
     if not ctx.settings.ai_triage:
         return 0
     owner = uuid.UUID(user_id)
+    if await _mirroring(ctx, owner):
+        return 0
     done = 0
     for start in range(0, len(message_ids), CHUNK):
         done += len((await _triage(ctx, owner, message_ids[start : start + CHUNK])).message_ids)
@@ -170,6 +187,8 @@ async def backfill(ctx: JobContext) -> int:
         if time.monotonic() >= deadline:
             break
         try:
+            if await _mirroring(ctx, user_id):
+                continue
             triaged += await _backfill_user(ctx, user_id, deadline)
         except Exception:
             # One user's bad mail must not stop everyone else's triage.
