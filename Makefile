@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: bench-auth bench-compose bench-dashboard bench-mail bench-push bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-ai bench-auth bench-compose bench-dashboard bench-mail bench-push bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -76,6 +76,11 @@ test-e2e: web/out/index.html $(VENV)/.synced
 	@if [ -x /usr/bin/chromium ]; then cd web && npm run e2e; \
 	elif [ "$${CI:-}" = true ]; then echo "e2e: /usr/bin/chromium is missing (CI=true requires it)"; exit 1; \
 	else echo "SKIPPED e2e browser test: /usr/bin/chromium is not installed (run make test as root to install it)"; fi
+
+## bench-ai: local triage msg/s, sync with triage on vs off, 100,000-message backfill vs thread list p95, no second remote call on a re-sync (~15 min)
+bench-ai: $(VENV)/.synced
+	scripts/services.sh dovecot
+	$(BIN)/python -m bench.ai --docs docs/benchmarks.md
 
 ## bench-auth: login throughput against the argon2id limit, /me latency under a login flood
 bench-auth: $(VENV)/.synced
