@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from postwise.accounts.models import AccountKind, MailAccount, SyncState
-from postwise.ai.models import AiAction
+from postwise.ai.models import AiAction, AiSettings
 from postwise.ai.results import Category
 from postwise.ai.tasks import backfill, triage_new_mail
 from postwise.mail.insights import CATEGORIES
@@ -374,7 +374,14 @@ async def test_a_first_mirror_is_left_to_the_backfill_which_triages_it_afterward
     async with services.sessionmaker() as db:
         ids = list((await db.scalars(select(Message.id).where(Message.user_id == user_id))).all())
     assert len(ids) == 2
-    # Asked directly (as the import's own job was): it stands back while the mirror runs.
+    # The backfill had finished with the user's earlier mail.
+    async with services.sessionmaker() as db:
+        state = await db.get(AiSettings, user_id) or AiSettings(user_id=user_id)
+        state.backfill_done, state.backfill_before_id = True, 1
+        db.add(state)
+        await db.commit()
+    # Asked directly (as the import's own job was): it stands back while the mirror runs, and
+    # sends the backfill round again.
     assert await triage_new_mail(ctx, user_id=str(user_id), message_ids=ids) == 0
     async with services.sessionmaker() as db:
         count = select(func.count()).select_from(MessageInsight)

@@ -113,6 +113,9 @@ async def triage_new_mail(ctx: JobContext, *, user_id: str, message_ids: list[in
         return 0
     owner = uuid.UUID(user_id)
     if await _mirroring(ctx, owner):
+        # Left to the backfill, which may have finished with the user's other mail: it must
+        # walk again once the mirror is done (a second mailbox's mail lies above its cursor).
+        await _move_cursor(ctx, owner, None, done=False)
         return 0
     done = 0
     for start in range(0, len(message_ids), CHUNK):
