@@ -29,8 +29,8 @@ class UserOut(BaseModel):
     mfa_enabled: bool
     created_at: datetime
     new_mail_notifications: NewMailNotifications = Field(
-        description="Desktop notifications for new mail: `all`, `important` (what the assistant puts in "
-        "Important) or `none`."
+        description="Desktop notifications for new mail: `all`, `important` (what the "
+        "assistant puts in Important) or `none`."
     )
     send_undo_seconds: int = Field(
         description="How long a sent message waits in the outbox, when undo still takes it back."
