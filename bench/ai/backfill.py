@@ -551,17 +551,19 @@ Method. bench.mail's mailbox is written into a migrated SQLite database (bench.m
 turn (Sent rows a sent one): subject, sender, recipients, body with its quote and signature
 offsets, attachments, List-Id, List-Unsubscribe, Precedence, Auto-Submitted and calendar parts,
 as the sync's ingest stores them; the user's account gets the generated mail's recipient as a
-send-as address. A real `postwise serve` (bench.auth's, `POSTWISE_ENV=dev`) answers one
-sequential client that scrolls like a reader (bench.mail's: the first page of 50, then a few
-pages further with the cursors given, then the top again). Idle: triage off, 5 s of warm-up,
-then the measured window. Worker: the server with triage off and `python -m bench.ai.worker`
-(the runtime a `postwise worker` builds, on the same database: its event loop, aiosqlite and a
-one-process triage pool) running the `ai.backfill` job back to back until a run finds nothing;
-its time, messages and CPU are its own; the latencies are those of requests started while it
-ran. Embedded: the server with triage on, whose own scheduler starts `ai.backfill` (a run of at
-most 8 s every 20 s) in the API's process; a read-only connection counts insights every
-0.25 s, and requests that started while the count was growing are "while a run triaged". The
-target (issue 15) is p95 within 2x idle."""
+send-as address and is marked mirrored (as an import or a finished first sync leaves it: the
+assistant leaves a mailbox in its first mirror for later). A real `postwise serve`
+(bench.auth's, `POSTWISE_ENV=dev`) answers one sequential client that scrolls like a reader
+(bench.mail's: the first page of 50, then a few pages further with the cursors given, then the
+top again). Idle: triage off, 5 s of warm-up, then the measured window. Worker: the server
+with triage off and `python -m bench.ai.worker` (the runtime a `postwise worker` builds, on the
+same database: its event loop, aiosqlite and a one-process triage pool) running the
+`ai.backfill` job back to back until a run finds nothing; its time, messages and CPU are its
+own; the latencies are those of requests started while it ran. Embedded: the server with
+triage on, whose own scheduler starts `ai.backfill` (a run of at most 8 s every 20 s) in the
+API's process, on a copy of the database taken before anything was triaged; a read-only
+connection counts insights every 0.25 s, and requests that started while the count was
+growing are "while a run triaged". The target (issue 15) is p95 within 2x idle."""
 
 
 def docs(f: Figures, command: str) -> str:
