@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 import weakref
@@ -76,21 +77,40 @@ async def _triage(
     """Read, ask, write: three transactions, so that a remote model's answer is never awaited
     with a write transaction open (on SQLite that would hold the only write lock)."""
     ai = ai_of(ctx)
-    async with ctx.sessionmaker() as db:
-        prepared = await pipeline.prepare(db, user_id=user_id, message_ids=message_ids, redo=redo)
-    if not prepared.message_ids:
-        return Triaged([], set(), [])
-    results, origins = await pipeline.answer(
-        ai.assistant, ai.pool, user_id=user_id, views=prepared.views, sessions=ctx.transaction
-    )
-    async with ctx.transaction() as db:
-        # Background work: on SQLite, interactive writes go first.
-        await bulk_transaction(db)
-        triaged = await pipeline.store(
-            db, user_id=user_id, prepared=prepared, results=results, origins=origins, redo=redo
+    # One triage of a user's mail at a time in this process: a new-mail job and the backfill
+    # may pick the same messages, and the second would ask the provider again before the
+    # first's answer is stored (a remote call paid twice). After the lock it finds them done.
+    async with _user_lock(user_id):
+        async with ctx.sessionmaker() as db:
+            prepared = await pipeline.prepare(
+                db, user_id=user_id, message_ids=message_ids, redo=redo
+            )
+        if not prepared.message_ids:
+            return Triaged([], set(), [])
+        results, origins = await pipeline.answer(
+            ai.assistant, ai.pool, user_id=user_id, views=prepared.views, sessions=ctx.transaction
         )
+        async with ctx.transaction() as db:
+            # Background work: on SQLite, interactive writes go first.
+            await bulk_transaction(db)
+            triaged = await pipeline.store(
+                db, user_id=user_id, prepared=prepared, results=results, origins=origins, redo=redo
+            )
     await _announce(ctx, user_id, triaged)
     return triaged
+
+
+_user_locks: weakref.WeakValueDictionary[
+    tuple[asyncio.AbstractEventLoop, uuid.UUID], asyncio.Lock
+] = weakref.WeakValueDictionary()
+
+
+def _user_lock(user_id: uuid.UUID) -> asyncio.Lock:
+    key = (asyncio.get_running_loop(), user_id)
+    lock = _user_locks.get(key)
+    if lock is None:
+        lock = _user_locks[key] = asyncio.Lock()
+    return lock
 
 
 async def _mirroring(ctx: JobContext, user_id: uuid.UUID) -> bool:
