@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=15 * 60, ge=60, le=24 * 3600)
     refresh_idle_ttl: int = Field(default=14 * 24 * 3600, ge=60)
     refresh_absolute_ttl: int = Field(default=30 * 24 * 3600, ge=60)
+    # A refresh token used again this soon after its rotation, while its successor is still
+    # unused, is a response the client never received (a reload mid-request), not a theft.
+    refresh_reuse_grace_seconds: int = Field(default=15, ge=0, le=60)
     verify_token_ttl: int = Field(default=24 * 3600, ge=60)
     reset_token_ttl: int = Field(default=3600, ge=60)
     # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1. Raising them upgrades hashes at login.

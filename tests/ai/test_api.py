@@ -235,6 +235,34 @@ async def test_marking_a_sender_important_ranks_their_next_message_important(
     assert stranger.status_code == 404
 
 
+async def test_feedback_on_mail_not_triaged_yet_triages_it_and_keeps_the_verdict(
+    make_harness,
+) -> None:
+    # Triage jobs off: the message is listed (in Everything else) with no insight, as new mail
+    # is in the second before its job runs. The user's click must work all the same.
+    async with make_harness(ai_triage=False, sync_parse_processes=1) as h:
+        headers = await h.sign_in()
+        user_id = await h.user_id(headers)
+        await upload(h, headers, [NEWSLETTER])
+        (row,) = await inbox(h, headers, section="other")
+        thread = await h.http.get(f"/api/threads/{row['id']}", headers=headers)
+        message = thread.json()["messages"][0]
+        assert message["category"] is None
+        marked = await h.http.post(
+            "/api/ai/feedback",
+            json={"message_id": message["id"], "important": True},
+            headers=headers,
+        )
+        assert marked.status_code == 200, marked.text
+        assert marked.json()["important"] is True
+        assert marked.json()["category"] == "newsletter"
+        (row,) = await inbox(h, headers, section="important")
+        async with h.services.sessionmaker() as db:
+            insight = await db.get(MessageInsight, message["id"])
+        assert insight is not None and insight.user_id == user_id
+        assert insight.important_source == "user" and insight.summary
+
+
 async def test_summary_analysis_and_a_streamed_reply_draft(ai: Harness) -> None:
     headers = await ai.sign_in()
     user_id = await ai.user_id(headers)

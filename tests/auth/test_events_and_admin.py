@@ -9,7 +9,7 @@ import pyotp
 import pytest
 from sqlalchemy import select, update
 
-from postwise.auth.models import AuthSession, SecurityEvent
+from postwise.auth.models import AuthSession, RefreshToken, SecurityEvent
 from postwise.db import utcnow
 from postwise.users.models import User
 from tests.auth.conftest import API, OTHER_PASSWORD, PASSWORD, Harness, bearer
@@ -23,7 +23,7 @@ async def _events(h: Harness, access: str) -> list[dict]:
     return page.json()["items"]
 
 
-async def test_the_flows_leave_their_events(h: Harness) -> None:
+async def test_the_flows_leave_their_events(h: Harness, app_db) -> None:
     await h.signup("events@example.org")
     await h.http.post(
         "/api/auth/login",
@@ -59,7 +59,7 @@ async def test_the_flows_leave_their_events(h: Harness) -> None:
         headers=bearer(second["access_token"]),
     )
     third = await h.login("events@example.org", OTHER_PASSWORD)
-    await _reuse(h, third)
+    await _reuse(h, third, app_db)
     fourth = await h.login("events@example.org", OTHER_PASSWORD)
     await h.http.post("/api/auth/logout", headers=bearer(fourth["access_token"]))
     fifth = await h.login("events@example.org", OTHER_PASSWORD)
@@ -79,10 +79,13 @@ async def test_the_flows_leave_their_events(h: Harness) -> None:
     } <= types
 
 
-async def _reuse(h: Harness, tokens: dict) -> None:
+async def _reuse(h: Harness, tokens: dict, app_db) -> None:
     await h.http.post(
         "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, headers=API
     )
+    async with app_db() as db:  # past the grace period for a lost answer
+        await db.execute(update(RefreshToken).values(used_at=utcnow() - timedelta(seconds=16)))
+        await db.commit()
     replay = await h.http.post(
         "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, headers=API
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +34,23 @@ from postwise.mail.models import Message, MessageInsight
 # further, across everything this process asks).
 REMOTE_PARALLEL = 4
 LOCAL_MODEL = "postwise-local-1"
+
+
+_user_locks: weakref.WeakValueDictionary[
+    tuple[asyncio.AbstractEventLoop, uuid.UUID], asyncio.Lock
+] = weakref.WeakValueDictionary()
+
+
+def user_lock(user_id: uuid.UUID) -> asyncio.Lock:
+    """One triage of a user's mail at a time in this process: a new-mail job, the backfill and
+    a user's feedback may pick the same messages, and the second would ask the provider again
+    before the first's answer is stored (a remote call paid twice). After the lock it finds
+    them done."""
+    key = (asyncio.get_running_loop(), user_id)
+    lock = _user_locks.get(key)
+    if lock is None:
+        lock = _user_locks[key] = asyncio.Lock()
+    return lock
 
 
 @dataclass(frozen=True)

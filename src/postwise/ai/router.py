@@ -121,14 +121,15 @@ async def overview(user: CurrentUser, db: SessionDep, ai: AiDep) -> AiOverview:
 @router.post(
     "/feedback",
     response_model=FeedbackResult,
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404),
     description="Important / not important, or the right category. Kept over later triage, "
-    "and taught to the learner: the sender's next message is ranked with it.",
+    "and taught to the learner: the sender's next message is ranked with it. A message not "
+    "triaged yet is triaged first.",
 )
 async def feedback(
-    body: Feedback, user: CurrentUser, db: SessionDep, services: ServicesDep
+    body: Feedback, user: CurrentUser, db: SessionDep, services: ServicesDep, ai: AiDep
 ) -> FeedbackResult:
-    result = await service.feedback(db, user.id, body)
+    result = await service.feedback(db, ai, user.id, body)
     await db.commit()
     data = {
         "message_ids": [result.message_id],

@@ -8,9 +8,10 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postwise.ai import learning
+from postwise.ai import learning, pipeline
 from postwise.ai.engine import Assistant
 from postwise.ai.local.style import learn_style
 from postwise.ai.mailview import MailView
@@ -25,6 +26,7 @@ from postwise.ai.schemas import (
     ThreadSummaryOut,
     TriageProgress,
 )
+from postwise.ai.services import AiServices
 from postwise.ai.specs import ANALYSIS, THREAD_SUMMARY
 from postwise.db import utcnow
 from postwise.events import observe_actions
@@ -43,7 +45,9 @@ def _not_found(what: str) -> ProblemError:
     return ProblemError(404, "not_found", f"No such {what}.")
 
 
-async def feedback(db: AsyncSession, user_id: uuid.UUID, body: Feedback) -> FeedbackResult:
+async def feedback(
+    db: AsyncSession, ai: AiServices, user_id: uuid.UUID, body: Feedback
+) -> FeedbackResult:
     """The user's own verdict: kept over later triage, and taught to the learner (a job)."""
     if body.important is None and body.category is None:
         raise ProblemError(
@@ -51,9 +55,9 @@ async def feedback(db: AsyncSession, user_id: uuid.UUID, body: Feedback) -> Feed
         )
     message = await owned_message(db, user_id, body.message_id)
     if message.id not in await insights_of(db, user_id, [message.id]):
-        raise ProblemError(
-            409, "not_triaged", "This message has not been triaged yet; try again shortly."
-        )
+        # Mail that has just arrived is listed before its triage job ran: the user's verdict
+        # must not wait for it (or fail), so the message is triaged here first.
+        await _triage_now(db, ai, user_id, message.id)
     if body.important is not None:
         await set_user_important(db, user_id, [message.id], important=body.important)
         action = "important" if body.important else "not_important"
@@ -68,6 +72,20 @@ async def feedback(db: AsyncSession, user_id: uuid.UUID, body: Feedback) -> Feed
         category=insight.category,
         thread_id=message.thread_id,
     )
+
+
+async def _triage_now(
+    db: AsyncSession, ai: AiServices, user_id: uuid.UUID, message_id: int
+) -> None:
+    async with pipeline.user_lock(user_id):
+        try:
+            async with db.begin_nested():
+                await pipeline.triage_messages(
+                    db, ai.assistant, ai.pool, user_id=user_id, message_ids=[message_id]
+                )
+        except IntegrityError:
+            # A worker process stored its triage of the message first: that one stands.
+            pass
 
 
 async def _thread_views(

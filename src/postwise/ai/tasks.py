@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 import weakref
@@ -27,7 +26,7 @@ from postwise.accounts.models import MailAccount, SyncState
 from postwise.ai import learning, pipeline
 from postwise.ai.engine import DEFAULT_IMPORTANT_SHARE as DEFAULT_SHARE
 from postwise.ai.models import AiSettings
-from postwise.ai.pipeline import Triaged, recent_untriaged_ids, untriaged_ids
+from postwise.ai.pipeline import Triaged, recent_untriaged_ids, untriaged_ids, user_lock
 from postwise.ai.services import AiServices, build_ai
 from postwise.db import bulk_transaction
 from postwise.events import AI_OBSERVE_JOB, AI_TRIAGE_JOB, EventType, announce
@@ -77,10 +76,7 @@ async def _triage(
     """Read, ask, write: three transactions, so that a remote model's answer is never awaited
     with a write transaction open (on SQLite that would hold the only write lock)."""
     ai = ai_of(ctx)
-    # One triage of a user's mail at a time in this process: a new-mail job and the backfill
-    # may pick the same messages, and the second would ask the provider again before the
-    # first's answer is stored (a remote call paid twice). After the lock it finds them done.
-    async with _user_lock(user_id):
+    async with user_lock(user_id):
         async with ctx.sessionmaker() as db:
             prepared = await pipeline.prepare(
                 db, user_id=user_id, message_ids=message_ids, redo=redo
@@ -98,19 +94,6 @@ async def _triage(
             )
     await _announce(ctx, user_id, triaged)
     return triaged
-
-
-_user_locks: weakref.WeakValueDictionary[
-    tuple[asyncio.AbstractEventLoop, uuid.UUID], asyncio.Lock
-] = weakref.WeakValueDictionary()
-
-
-def _user_lock(user_id: uuid.UUID) -> asyncio.Lock:
-    key = (asyncio.get_running_loop(), user_id)
-    lock = _user_locks.get(key)
-    if lock is None:
-        lock = _user_locks[key] = asyncio.Lock()
-    return lock
 
 
 async def _mirroring(ctx: JobContext, user_id: uuid.UUID) -> bool:

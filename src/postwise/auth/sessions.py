@@ -149,8 +149,24 @@ async def rotate(
             .execution_options(synchronize_session=False)
         )
         won = affected_rows(claimed) == 1
+        if not won:
+            await db.refresh(row)
     else:
         won = False
+    if not won and await _lost_response(db, kit, row, now):
+        # The successor the client never received is retired: a session keeps one live
+        # token, so a thief's retry inside the grace period cannot keep a branch of its own.
+        # A retired token's used_at is its created_at, which no token used for a refresh has:
+        # it tells "retired" from "used" below (the legitimate client presenting it after a
+        # thief used the newer one is reuse; a third reload in a row is not).
+        await db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.session_id == row.session_id, RefreshToken.used_at.is_(None))
+            .values(used_at=RefreshToken.created_at)
+            .execution_options(synchronize_session=False)
+        )
+        won = True
+        log.info("refresh_token_retried", session_id=str(row.session_id))
     if not won:
         if auth_session.revoked_at is None:
             await revoke_session(db, kit, auth_session, reason="refresh_token_reuse")
@@ -182,6 +198,28 @@ async def rotate(
         refresh_token=refresh,
         refresh_expires_at=min(auth_session.idle_expires_at, auth_session.expires_at),
     )
+
+
+async def _lost_response(db: AsyncSession, kit: AuthKit, row: RefreshToken, now: datetime) -> bool:
+    """Whether a used token is a client retrying a refresh whose answer it never got: a page
+    reloaded while the refresh was in flight sends the old cookie again, as do two tabs
+    refreshing at once. It is, within the grace period and while no newer token of the
+    session has been used; after that, the token is stolen or replayed. (Okta's and Auth0's
+    reuse interval, narrowed: once the legitimate client uses its new token the grace ends.)"""
+    grace = kit.settings.refresh_reuse_grace_seconds
+    if not grace or row.used_at is None or (now - row.used_at).total_seconds() > grace:
+        return False
+    newer_used = await db.scalar(
+        select(RefreshToken.id)
+        .where(
+            RefreshToken.session_id == row.session_id,
+            RefreshToken.id != row.id,
+            RefreshToken.created_at >= row.created_at,
+            RefreshToken.used_at > RefreshToken.created_at,
+        )
+        .limit(1)
+    )
+    return newer_used is None
 
 
 async def revoke_session(
