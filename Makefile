@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src web/scripts web/public -type f 2>/dev/null) 
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: bench-ai bench-auth bench-compose bench-dashboard bench-mail bench-push bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-ai bench-auth bench-compose bench-dashboard bench-mail bench-push bench-scale bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -48,9 +48,9 @@ web/node_modules/.package-lock.json: web/package-lock.json
 web/out/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
 
-## services: install (as root) or start PostgreSQL, Redis, Chromium, Dovecot, mbsync and notmuch for the tests
+## services: install (as root) or start PostgreSQL, Redis, Chromium, Dovecot, mbsync, notmuch, nginx and Prometheus for the tests
 services:
-	@scripts/services.sh postgres redis chromium dovecot mbsync notmuch || echo "some services are missing: tests that need them are skipped (see the summary)"
+	@scripts/services.sh postgres redis chromium dovecot mbsync notmuch nginx prometheus || echo "some services are missing: tests that need them are skipped (see the summary)"
 
 lint: $(VENV)/.synced
 	$(BIN)/ruff check src tests bench
@@ -122,6 +122,11 @@ bench-compose: $(VENV)/.synced
 	scripts/services.sh dovecot
 	@scripts/services.sh postgres redis || echo "PostgreSQL or Redis is missing: measuring SQLite only"
 	$(BIN)/python -m bench.compose --docs docs/benchmarks.md
+
+## bench-scale: reads through nginx with one and with two API processes (PostgreSQL + Redis): req/s, p95 per route, speed-up
+bench-scale: $(VENV)/.synced
+	scripts/services.sh postgres redis nginx
+	$(BIN)/python -m bench.scale --docs docs/benchmarks.md
 
 format: $(VENV)/.synced
 	$(BIN)/ruff check --fix src tests bench

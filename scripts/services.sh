@@ -2,7 +2,8 @@
 # Make the system services the tests use available: install them with apt when running as root,
 # start them when they are installed but stopped. Without root, say what is missing; the tests
 # that need it are then skipped with one line each (or fail under CI=true).
-# Usage: scripts/services.sh [postgres] [redis] [chromium] [dovecot] [mbsync] [notmuch]
+# Usage: scripts/services.sh [postgres] [redis] [chromium] [dovecot] [mbsync] [notmuch] [nginx]
+#        [prometheus]
 set -uo pipefail
 
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -84,6 +85,20 @@ ensure_mbsync() {
 ensure_notmuch() {
   command -v notmuch >/dev/null && return 0
   apt_install notmuch
+}
+
+# nginx: the reverse proxy of the deployment files (`nginx -t`) and the scale-out topology test,
+# which runs its own instance on free ports.
+ensure_nginx() {
+  [ -x /usr/sbin/nginx ] && return 0
+  apt_install nginx
+}
+
+# Prometheus and promtool: the alert rules (`promtool check rules`, `promtool test rules`) and
+# the dashboards' queries against a real server the tests start.
+ensure_prometheus() {
+  command -v promtool >/dev/null && [ -x /usr/bin/prometheus ] && return 0
+  apt_install prometheus
 }
 
 status=0
