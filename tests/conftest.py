@@ -199,6 +199,9 @@ BACKEND_FIXTURES = frozenset(
 # messages) start first: pytest-xdist hands tests out in collection order, and one of these
 # arriving last would leave the other worker idle while it runs.
 SLOW_FIRST = (
+    "tests/scale/test_topology.py",
+    "tests/deploy/test_monitoring.py",
+    "tests/observability/test_multiprocess.py",
     "tests/sync/test_durability.py",
     "tests/test_bench_live.py",
     "tests/test_fuzz_schemathesis.py",
@@ -220,6 +223,8 @@ SLOW_FIRST = (
     "tests/realtime/test_push.py",
     "tests/test_api_contract.py",
     "tests/store/test_redis_outage.py",
+    "tests/backup/test_backup.py",
+    "tests/test_rate_limits.py",
 )
 
 

@@ -126,3 +126,23 @@ def wait_until_quiet(
         busy = (end[0] - start[0]) / step_s
         quiet_steps = quiet_steps + 1 if busy < threshold else 0
     return busy
+
+
+def combine(parts: list[CpuUsage]) -> CpuUsage:
+    """Several windows as one: each figure averaged over their total time."""
+    total = sum(part.window_s for part in parts)
+
+    def mean(values: list[float | None]) -> float | None:
+        if any(value is None for value in values):
+            return None
+        known = [v for v in values if v is not None]
+        return sum(v * p.window_s for v, p in zip(known, parts, strict=True)) / total
+
+    return CpuUsage(
+        window_s=total,
+        bench=sum(p.bench * p.window_s for p in parts) / total,
+        server_loop=mean([p.server_loop for p in parts]),
+        server_threads=mean([p.server_threads for p in parts]),
+        machine_busy=mean([p.machine_busy for p in parts]),
+        machine_cores=mean([p.machine_cores for p in parts]),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -32,9 +33,10 @@ from postwise.mail.router import router as mail_router
 from postwise.migrations.runner import upgrade_database
 from postwise.notifications.router import router as notifications_router
 from postwise.notify.router import router as notify_router
+from postwise.observability.clientaddr import ClientAddressMiddleware
 from postwise.observability.health import router as health_router
 from postwise.observability.logging import configure_logging
-from postwise.observability.metrics import Metrics
+from postwise.observability.metrics import Metrics, mark_process_dead
 from postwise.observability.middleware import (
     BodyLimitMiddleware,
     RequestContextMiddleware,
@@ -105,7 +107,7 @@ def _declare_middleware_problems(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
-    metrics = Metrics()
+    metrics = Metrics(data_dir=settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[LifespanState]:
@@ -113,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.secret()
         if settings.should_migrate_on_start:
             await asyncio.to_thread(upgrade_database, settings)
-        async with open_runtime(settings, strict=False) as runtime:
+        async with open_runtime(settings, strict=False, metrics=metrics) as runtime:
             scheduler_task: asyncio.Task[None] | None = None
             if isinstance(runtime.broker, InMemoryBroker):
                 # Embedded mode has no worker process: this process runs the schedules too.
@@ -128,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 metrics=metrics,
                 ai=runtime.ai,
             )
-            auth = build_auth_kit(settings, runtime.store)
+            auth = build_auth_kit(settings, runtime.store, metrics)
             log.info(
                 "started", env=settings.env.value, database=runtime.engine.url.get_backend_name()
             )
@@ -142,11 +144,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 sessionmaker=runtime.sessionmaker,
                                 store=runtime.store,
                                 jobs=runtime.jobs,
+                                metrics=metrics,
                             )
                         )
                     yield {"services": services, "auth": auth}
             finally:
                 auth.hasher.close()
+                # serve --workers N: this process's live gauges leave the shared directory.
+                mark_process_dead(os.getpid())
                 if scheduler_task is not None:
                     scheduler_task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -208,4 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_csp=DOCS_CSP,
         docs_prefixes=API_DOCS_PREFIXES,
     )
+    # Outermost of all: the client address (trusted-proxy walk) is settled before anything,
+    # the access log, auth and the rate limits included, reads it.
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
     return app

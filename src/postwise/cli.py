@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -59,6 +60,7 @@ def serve(
     settings = _settings()
     tune_allocator()
     from postwise.observability.logging import configure_logging
+    from postwise.observability.multiproc import shared_metrics_dir
 
     configure_logging(settings)
     if settings.should_migrate_on_start and workers > 1:
@@ -66,18 +68,23 @@ def serve(
         from postwise.migrations.runner import upgrade_database
 
         upgrade_database(settings)
-    uvicorn.run(
-        "postwise.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-        ws="websockets-sansio",
-    )
+    # Several processes: their metrics are summed through a shared directory (set before
+    # uvicorn starts them, so each inherits it).
+    with shared_metrics_dir(workers):
+        uvicorn.run(
+            "postwise.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            # Off: the app applies POSTWISE_TRUSTED_PROXIES itself (ClientAddressMiddleware),
+            # one rule for the access log, auth and rate limits, whatever server runs it.
+            proxy_headers=False,
+            ws="websockets-sansio",
+        )
 
 
 @cli.command()
@@ -104,6 +111,10 @@ def worker(
     """Run background jobs and schedules (needs POSTWISE_REDIS_URL)."""
     settings = _settings()
     tune_allocator()
+    # A worker is its own scrape target (POSTWISE_WORKER_METRICS_PORT): a shared directory
+    # meant for the API processes (same environment file) would mix their numbers into its.
+    # Dropped before prometheus-client is imported: it picks its storage at import.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from postwise.observability.logging import configure_logging
     from postwise.worker.runner import WorkerConfigError, run_worker
 
@@ -369,6 +380,79 @@ def demo(
         f"({progress.imported} new, {progress.skipped} already there)"
     )
     typer.echo(f"Sign in at {settings.public_url}")
+
+
+# --- backup and restore (docs/backup.md) --------------------------------------------------
+
+
+@cli.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="A new folder to write the backup into.")],
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check the backup at PATH instead of writing one.")
+    ] = False,
+) -> None:
+    """Back up the database, the blobs and the data folder's secret into a new folder, with a
+    manifest of checksums; --verify re-checks one."""
+    from postwise.backup.service import BackupError, create_backup, verify_backup
+
+    if verify:
+        report = asyncio.run(verify_backup(path))
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        for problem in report.problems:
+            typer.echo(f"error: {problem}", err=True)
+        if not report.ok:
+            typer.echo(f"{path}: verification FAILED ({len(report.problems)} problems)", err=True)
+            raise typer.Exit(1)
+        assert report.manifest is not None
+        typer.echo(
+            f"{path}: OK ({report.manifest.backend}, {len(report.manifest.blobs):,} blobs, "
+            f"made {report.manifest.created_at} by Postwise {report.manifest.version})"
+        )
+        return
+    settings = _settings()
+    from postwise.observability.logging import configure_logging
+
+    configure_logging(settings)
+    try:
+        manifest = asyncio.run(create_backup(settings, path))
+    except BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    if manifest.missing_blobs:
+        typer.echo(
+            f"warning: {len(manifest.missing_blobs)} blobs the database names were not in the "
+            "blob store (listed in manifest.json, missing_blobs)",
+            err=True,
+        )
+    typer.echo(
+        f"Backed up to {path}: {len(manifest.blobs):,} blobs, revision "
+        f"{manifest.schema_revision}. It holds secrets: keep it private."
+    )
+
+
+@cli.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A folder `postwise backup` wrote.")],
+) -> None:
+    """Restore a backup into this (empty) instance: verified first, migrated after if older.
+    Stop the app and workers while it runs."""
+    settings = _settings()
+    from postwise.backup.service import BackupError, restore_backup
+    from postwise.observability.logging import configure_logging
+
+    configure_logging(settings)
+    try:
+        result = asyncio.run(restore_backup(settings, path))
+    except BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"Restored {path} ({len(result.manifest.blobs):,} blobs).")
+    if result.migrated_from is not None:
+        typer.echo(f"Migrated the schema from {result.migrated_from} to the current head.")
 
 
 # --- evaluation ---------------------------------------------------------------------------

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -76,11 +78,19 @@ class Settings(BaseSettings):
     # own address, from host and port (see _public_url_follows_host_and_port).
     public_url: str = Field(default="", validate_default=True)
     redis_url: str | None = None
+    # `postwise worker` serves its Prometheus metrics on this address (0: off); local only by
+    # default, like the API (docs/observability.md). Several workers on one host need a port each.
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     # Namespaces keys and channels, so several deployments can share one Redis.
     store_prefix: str = "postwise:"
 
     registration: Literal["open", "invite", "closed"] = "open"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Rate limits replaced by rule name (docs/security.md, "Rate limits"), a JSON object such
+    # as {"search-ip": "2000/minute", "login-ip": "100/minute;1000/hour"}: e.g. for many
+    # users behind one address, or a load test.
+    rate_limits: dict[str, str] = Field(default_factory=dict)
     access_token_ttl: int = Field(default=15 * 60, ge=60, le=24 * 3600)
     refresh_idle_ttl: int = Field(default=14 * 24 * 3600, ge=60)
     refresh_absolute_ttl: int = Field(default=30 * 24 * 3600, ge=60)
@@ -214,6 +224,12 @@ class Settings(BaseSettings):
     # Frames that may wait for one slow socket; past that it is closed (1013) and re-reads.
     live_queue_size: int = Field(default=256, ge=1, le=100_000)
 
+    # Scheduled backups (docs/backup.md). Unset or empty: off; else a backup is written into
+    # this folder when the newest there is this many hours old, keeping the newest backup_keep.
+    backup_dir: Path | None = None
+    backup_interval_hours: float = Field(default=24.0, gt=0)
+    backup_keep: int = Field(default=7, ge=1)
+
     @field_validator(
         "cors_origins",
         "trusted_proxies",
@@ -227,6 +243,25 @@ class Settings(BaseSettings):
         # A comma-separated env var reads more naturally than a JSON list.
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("backup_dir", mode="before")
+    @classmethod
+    def _empty_backup_dir_is_off(cls, value: object) -> object:
+        # POSTWISE_BACKUP_DIR= would otherwise be Path(""), the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _parsable_rate_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        # A typo must stop the start, not leave a route unlimited or closed.
+        for name, spec in value.items():
+            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
+                raise ValueError(f"POSTWISE_RATE_LIMITS: {name!r} is not a rule name")
+            try:
+                parse_many(spec)
+            except ValueError as error:
+                raise ValueError(f"POSTWISE_RATE_LIMITS[{name!r}]: {error}") from None
         return value
 
     @field_validator("mail_private_hosts")
@@ -344,6 +379,11 @@ def make_data_dir(data_dir: Path) -> None:
     A folder that already exists keeps its mode: it may be an administrator's choice (a volume,
     a backup group's access); the files that matter inside are created 0600 whatever it is."""
     data_dir.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+
+
+def secret_file(data_dir: Path) -> Path:
+    """Where the dev secret is kept (what `Settings.secret()` uses without POSTWISE_SECRET_KEY)."""
+    return data_dir / _SECRET_FILE
 
 
 def _dev_secret(data_dir: Path) -> str:

@@ -9,7 +9,8 @@
   engine (the import contract in `.importlinter` forbids that cycle); the job it enqueues,
   `sync.wake`, is defined in `sync/tasks.py`.
 
-This module knows no domain: it depends only on the Store and the job queue.
+This module knows no domain: it depends only on the Store, the job queue and the metrics (each
+announce is counted by the Metrics the lifespan bound to the Store, `observability.metrics`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwise.observability.metrics import for_store as metrics_for
 from postwise.store import Store
 from postwise.worker.queue import JobQueue, enqueue_job
 
@@ -55,6 +57,9 @@ async def announce(
     store: Store, user_id: uuid.UUID, event_type: EventType, data: dict[str, Any]
 ) -> None:
     payload = json.dumps({"type": event_type.value, "data": data}, default=str)
+    metrics = metrics_for(store)
+    if metrics is not None:
+        metrics.announced(event_type.value)
     try:
         await store.publish(user_channel(user_id), payload)
     except Exception as error:  # the Store being down must not stop a sync

@@ -14,8 +14,11 @@ from taskiq import AsyncBroker, InMemoryBroker
 
 from postwise import db
 from postwise.ai.services import AiServices, build_ai
+from postwise.auth.throttle import rule_names
 from postwise.config import Settings
+from postwise.events import EventType
 from postwise.notify.mailer import Mailer, build_mailer
+from postwise.observability.metrics import Metrics, bind_store
 from postwise.store import Store, create_store
 from postwise.worker.broker import bind_context, build_broker
 from postwise.worker.queue import JobQueue
@@ -37,7 +40,9 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, strict: bool, metrics: Metrics | None = None
+) -> AsyncIterator[Runtime]:
     """Engine, store, broker and job queue; jobs get them through their JobContext.
 
     `strict=False` (the API) keeps serving when the broker cannot start, so /readyz can say
@@ -46,10 +51,18 @@ async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Run
     engine = db.create_engine(settings)
     sessionmaker = db.create_sessionmaker(engine)
     store = create_store(settings.redis_url, prefix=settings.store_prefix)
-    broker = build_broker(settings, load_jobs())
+    registry = load_jobs()
+    broker = build_broker(settings, registry)
     jobs = JobQueue(broker)
     mailer = build_mailer(settings, store)
-    ai = build_ai(settings)
+    ai = build_ai(settings, metrics=metrics)
+    if metrics is not None:
+        bind_store(store, metrics)
+        metrics.prime(
+            jobs=sorted(registry.jobs),
+            event_types=[event.value for event in EventType],
+            rate_limit_rules=rule_names(),
+        )
     bind_context(
         broker,
         JobContext(
@@ -59,6 +72,7 @@ async def open_runtime(settings: Settings, *, strict: bool) -> AsyncIterator[Run
             jobs=jobs,
             mailer=mailer,
             ai=ai,
+            metrics=metrics,
         ),
     )
     try:

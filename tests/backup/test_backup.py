@@ -433,6 +433,14 @@ async def test_scheduled_backups_keep_the_newest_and_old_schemas_are_migrated(
     assert outcome["written"] and len(scheduled_backups(folder)) == 2
     stamp = metrics.registry.get_sample_value("postwise_backup_last_success_timestamp_seconds")
     assert stamp is not None and stamp > start.timestamp()
+    # A restarted worker (fresh metrics) whose check finds nothing due still reports the
+    # newest backup's time, read from the folder, not a zero until its own next backup.
+    restarted = Metrics()
+    context = JobContext(settings, None, None, None, None, metrics=restarted)  # type: ignore[arg-type]
+    assert (await job.func(context))["written"] is None
+    newest = scheduled_backups(folder)[-1][0].timestamp()
+    name = "postwise_backup_last_success_timestamp_seconds"
+    assert restarted.registry.get_sample_value(name) == newest
 
     off = _settings(tmp_path / "off", backup_dir="")  # POSTWISE_BACKUP_DIR= : off
     assert off.backup_dir is None

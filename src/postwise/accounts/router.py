@@ -17,6 +17,7 @@ from postwise.accounts.schemas import (
 )
 from postwise.auth.deps import CurrentUser
 from postwise.auth.kit import AuthKitDep
+from postwise.auth.throttle import ACCOUNT_CONNECT, ACCOUNT_DISCOVER, throttled
 from postwise.deps import SessionDep
 from postwise.kit.errors import problem_responses
 
@@ -33,6 +34,7 @@ async def list_accounts(user: CurrentUser, db: SessionDep) -> AccountList:
     status_code=201,
     response_model=AccountOut,
     responses=problem_responses(409, 429),
+    dependencies=[throttled(ACCOUNT_CONNECT)],
     summary="Connect a mailbox",
     description="Finds the servers when they are not given (built-in table, DNS SRV, "
     "autoconfig), signs in to IMAP and SMTP, and only then saves the account. A failed "
@@ -57,6 +59,7 @@ async def create_account(
     "/discover",
     response_model=DiscoveredServers,
     responses=problem_responses(429),
+    dependencies=[throttled(ACCOUNT_DISCOVER)],
     summary="Find a mailbox's servers",
     description="The IMAP and SMTP servers for an address, from the same sources connecting "
     "uses (built-in table, DNS SRV, autoconfig), without signing in anywhere. 422 "
@@ -77,6 +80,7 @@ async def get_account(account: OwnedAccount, db: SessionDep) -> AccountOut:
     "/{account_id}",
     response_model=AccountOut,
     responses=problem_responses(404, 409, 429),
+    dependencies=[throttled(ACCOUNT_CONNECT)],
     description="A change to the servers, user name or password is tested first; when the "
     "test fails (422, same codes as connecting) nothing changes.",
 )

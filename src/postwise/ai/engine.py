@@ -41,6 +41,7 @@ from postwise.ai.specs import TRIAGE
 from postwise.ai.usage import DayUsage
 from postwise.config import Settings
 from postwise.kit.crypto import DecryptionError, Keyring
+from postwise.observability.metrics import Metrics
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -174,8 +175,10 @@ class Assistant:
         *,
         local: Provider | None = None,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.keyring = keyring
         self.local: Provider = local if local is not None else LocalProvider()
         self.breakers = Breakers(settings.ai_breaker_failures, settings.ai_breaker_seconds, clock)
@@ -224,8 +227,12 @@ class Assistant:
         if stored is not None:
             hit = _revive(spec.schema, stored, redactor)
             if hit is not None:
+                if self.metrics is not None:
+                    self.metrics.ai_cache_hits.labels(task=spec.name).inc()
                 await self._count(db, user_id, route, cache_hits=1)
                 return Answer(hit, route.provider, route.model, cached=True)
+        if self.metrics is not None:
+            self.metrics.ai_cache_misses.labels(task=spec.name).inc()
         if reason is not None:
             return await self._local_answer(spec, mails, fallback=reason)
         return await self._remote_answer(db, user_id, route, spec, mails, sent, key, redactor)
@@ -260,6 +267,7 @@ class Assistant:
             flight.set_result(outcome)
             if self._inflight.get(key) is flight:
                 del self._inflight[key]
+        self._measure(route, spec.name, outcome[1], meter)
         await self._count(db, user_id, route, meter=meter, calls=1)
         stored, reason = outcome
         answer = _revive(spec.schema, stored, redactor) if stored is not None else None
@@ -272,6 +280,8 @@ class Assistant:
         self, spec: TaskSpec[T], mails: Sequence[MailView], *, fallback: str | None
     ) -> Answer[T]:
         result = await self.local.structured(spec, mails)
+        if self.metrics is not None:
+            self.metrics.ai_call("local", spec.name, "ok")
         return Answer(result, "local", self.local.model, fallback=fallback)
 
     # -- reply drafts -------------------------------------------------------------------
@@ -296,7 +306,10 @@ class Assistant:
                     return
             else:
                 stream.fallback = reason
+                self._measure(route, "reply", reason, None)
         stream.provider, stream.model = "local", self.local.model
+        if self.metrics is not None:
+            self.metrics.ai_call("local", "reply", "ok")
         async with _closing(self.local.reply(request)) as pieces:
             async for piece in pieces:
                 yield piece
@@ -319,6 +332,7 @@ class Assistant:
             sent = ReplyRequest(thread, request.tone, request.instruction, request.style)
         restorer = redactor.stream() if redactor else None
         meter = Usage()
+        failure: str | None = None
         try:
             async with (
                 self._remote_call(route),
@@ -334,11 +348,13 @@ class Assistant:
                 yield tail
         except ProviderError as error:
             log.warning("ai_remote_failed", task="reply", code=error.code)
+            failure = error.code
             if stream.provider is not None:
                 stream.interrupted = True
             else:
                 stream.fallback = error.code
         finally:
+            self._measure(route, "reply", failure, meter)
             await self._count(db, user_id, route, meter=meter, calls=1)
 
     # -- settings -----------------------------------------------------------------------
@@ -530,6 +546,21 @@ class Assistant:
                 route.breaker.release()  # cancelled: nothing learned about the server
                 raise
             route.breaker.record(ok=True)
+
+    def _measure(self, route: _Route, task: str, failure: str | None, meter: Usage | None) -> None:
+        """Prometheus: one remote call's outcome and tokens. `failure` is a ProviderError code
+        (reported as "error": codes are for logs, outcomes are a fixed set), the budget or the
+        breaker; "cancelled" (the caller went away first) is not a call."""
+        if self.metrics is None or failure == "cancelled":
+            return
+        outcome = "ok" if failure is None else failure if failure in (BUDGET, BREAKER) else "error"
+        self.metrics.ai_call(
+            route.provider,
+            task,
+            outcome,
+            prompt=meter.prompt_tokens if meter else 0,
+            completion=meter.completion_tokens if meter else 0,
+        )
 
     async def _count(
         self,

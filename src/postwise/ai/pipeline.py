@@ -122,8 +122,14 @@ async def answer(
     lock) is held while a model thinks."""
     async with sessions() as db:
         effective = await assistant.settings_for(db, user_id)
+    metrics = assistant.metrics
     if not effective.remote:
         local = await pool.triage(views, now=utcnow())
+        if metrics is not None:
+            metrics.ai_calls.labels(provider="local", task=TRIAGE.name, outcome="ok").inc(
+                len(views)
+            )
+            metrics.ai_triaged.inc(len(views))
         return local, [("local", LOCAL_MODEL)] * len(views)
     gate = asyncio.Semaphore(REMOTE_PARALLEL)
 
@@ -133,6 +139,8 @@ async def answer(
         return found.result, (found.provider, found.model)
 
     answers = await asyncio.gather(*(one(view) for view in views))
+    if metrics is not None:
+        metrics.ai_triaged.inc(len(views))
     return [a for a, _ in answers], [p for _, p in answers]
 
 

@@ -32,6 +32,7 @@ from postwise.ai.schemas import (
     UsageOut,
 )
 from postwise.auth.deps import CurrentUser
+from postwise.auth.throttle import AI, throttled
 from postwise.compose import service as compose
 from postwise.compose.models import ComposeMode
 from postwise.compose.schemas import DraftCreate, DraftUpdate
@@ -85,6 +86,8 @@ async def update_settings(
 @router.post(
     "/settings/test",
     response_model=AiTestResult,
+    responses=problem_responses(429),
+    dependencies=[throttled(AI)],
     description="One small request to the provider you would use now.",
 )
 async def test_settings(user: CurrentUser, db: SessionDep, ai: AiDep) -> AiTestResult:
@@ -143,7 +146,8 @@ async def feedback(
 @router.get(
     "/threads/{thread_id}/summary",
     response_model=ThreadSummaryOut,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 429),
+    dependencies=[throttled(AI)],
     description="Key points, open questions and action items; recomputed when a message joins.",
 )
 async def thread_summary(
@@ -152,7 +156,12 @@ async def thread_summary(
     return await service.thread_summary(db, ai.assistant, user.id, thread_id)
 
 
-@router.post("/analyze", response_model=AnalysisOut, responses=problem_responses(404))
+@router.post(
+    "/analyze",
+    response_model=AnalysisOut,
+    responses=problem_responses(404, 429),
+    dependencies=[throttled(AI)],
+)
 async def analyze(
     body: AnalyzeRequest, user: CurrentUser, db: SessionDep, ai: AiDep
 ) -> AnalysisOut:
@@ -162,7 +171,7 @@ async def analyze(
 @router.post(
     "/drafts",
     responses={
-        **problem_responses(404, 409),
+        **problem_responses(404, 409, 429),
         200: {
             "description": "Newline-delimited JSON: `{type: draft, draft}` first (a reply draft "
             "in the composer's outbox-free state), then `{type: delta, text}` pieces as they "
@@ -172,6 +181,7 @@ async def analyze(
             "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
         },
     },
+    dependencies=[throttled(AI)],
 )
 async def ai_draft(
     body: AiDraftRequest, user: CurrentUser, db: SessionDep, services: ServicesDep, ai: AiDep

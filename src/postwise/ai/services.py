@@ -10,6 +10,7 @@ from postwise.ai.engine import Assistant
 from postwise.ai.pool import TriagePool
 from postwise.config import Settings
 from postwise.kit.crypto import Keyring
+from postwise.observability.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,9 @@ class AiServices:
         await self.assistant.aclose()
 
 
-def build_ai(settings: Settings) -> AiServices:
+def build_ai(settings: Settings, *, metrics: Metrics | None = None) -> AiServices:
     keyring = Keyring(settings.secret(), settings.previous_secrets())
     return AiServices(
-        assistant=Assistant(settings, keyring=keyring),
+        assistant=Assistant(settings, keyring=keyring, metrics=metrics),
         pool=TriagePool(settings.ai_triage_processes),
     )

@@ -51,7 +51,7 @@ def ai_of(ctx: JobContext) -> AiServices:
         return ctx.ai
     found = _fallback.get(ctx.store)
     if found is None:
-        found = _fallback[ctx.store] = build_ai(ctx.settings)
+        found = _fallback[ctx.store] = build_ai(ctx.settings, metrics=ctx.metrics)
     return found
 
 

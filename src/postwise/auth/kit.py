@@ -14,6 +14,7 @@ from postwise.auth.ratelimit import RateLimiter
 from postwise.auth.tokens import TokenCodec
 from postwise.config import Settings
 from postwise.kit.crypto import Keyring
+from postwise.observability.metrics import Metrics
 from postwise.store import MemoryStore, Store, StoreUnavailableError
 
 log = structlog.get_logger(__name__)
@@ -29,6 +30,12 @@ class AuthKit:
     limiter: RateLimiter
     # Single-use marks while the Store cannot answer (see claim_once).
     local_marks: MemoryStore = field(default_factory=MemoryStore)
+    # Prometheus (sign-ins by outcome, lockouts, refresh-token reuse); None: not measured.
+    metrics: Metrics | None = None
+
+    def count_login(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.login(outcome)
 
     @property
     def access_ttl(self) -> timedelta:
@@ -63,7 +70,7 @@ class AuthKit:
         return f"{self.settings.public_url.rstrip('/')}{path}"
 
 
-def build_auth_kit(settings: Settings, store: Store) -> AuthKit:
+def build_auth_kit(settings: Settings, store: Store, metrics: Metrics | None = None) -> AuthKit:
     keyring = Keyring(settings.secret(), settings.previous_secrets())
     return AuthKit(
         settings=settings,
@@ -72,6 +79,7 @@ def build_auth_kit(settings: Settings, store: Store) -> AuthKit:
         codec=TokenCodec(keyring),
         hasher=PasswordHasher(settings),
         limiter=RateLimiter(settings),
+        metrics=metrics,
     )
 
 

@@ -71,6 +71,8 @@ async def _record_failure(
     delay = lock_delay(failures)
     if delay is not None:
         await signin_rows.lock(conn, account.id, utcnow() + delay)
+        if kit.metrics is not None:
+            kit.metrics.account_lockouts.inc()
         await insert_event(
             conn,
             EventType.ACCOUNT_LOCKED,
@@ -79,6 +81,16 @@ async def _record_failure(
             seconds=int(delay.total_seconds()),
             failures=failures,
         )
+
+
+async def _hit(kit: AuthKit, rule: ratelimit.Rule, key: str) -> None:
+    """Count a sign-in attempt against `rule`; an attempt over the limit is counted too."""
+    try:
+        await kit.limiter.hit(rule, key)
+    except ProblemError as error:
+        if error.status == 429:
+            kit.count_login("rate_limited")
+        raise
 
 
 async def _blocked(kit: AuthKit, account: Account) -> bool:
@@ -96,8 +108,8 @@ async def login(
     client: ClientInfo,
     device: Device,
 ) -> LoginResult:
-    await kit.limiter.hit(ratelimit.LOGIN_IP, client.ip)
-    await kit.limiter.hit(ratelimit.LOGIN_ACCOUNT, email)
+    await _hit(kit, ratelimit.LOGIN_IP, client.ip)
+    await _hit(kit, ratelimit.LOGIN_ACCOUNT, email)
     conn = await db.connection()
     account = await signin_rows.account_by_email(conn, email)
     # Verified even for an unknown address (against a dummy hash) or a locked account, so
@@ -107,32 +119,40 @@ async def login(
         await insert_event(
             conn, EventType.LOGIN_FAILED, user_id=None, client=client, reason="unknown"
         )
+        kit.count_login("failed")
         raise invalid_credentials()
     if await _blocked(kit, account):
         await insert_event(
             conn, EventType.LOGIN_FAILED, user_id=account.id, client=client, reason="locked"
         )
+        kit.count_login("locked")
         raise invalid_credentials()
     if not verification.ok:
         await _record_failure(conn, kit, account, client, reason="password")
+        kit.count_login("failed")
         raise invalid_credentials()
     if not account.is_active:
         await insert_event(
             conn, EventType.LOGIN_FAILED, user_id=account.id, client=client, reason="inactive"
         )
+        kit.count_login("failed")
         raise invalid_credentials()
     if verification.needs_rehash:
         await signin_rows.set_password_hash(conn, account.id, await kit.hasher.hash(password))
     if account.email_verified_at is None:
+        kit.count_login("unverified")
         raise ProblemError(
             403, "email_not_verified", "Confirm your address with the link we sent first."
         )
     if account.mfa_enabled:
         token, _ = kit.codec.encode("mfa", user_id=account.id, ttl=MFA_TOKEN_TTL)
+        kit.count_login("mfa_required")
         return LoginResult(mfa_token=token)
-    return await _complete(
+    result = await _complete(
         db, conn, kit, account=account, client=client, device=device, used_mfa=False
     )
+    kit.count_login("success")
+    return result
 
 
 async def login_mfa(
@@ -144,33 +164,38 @@ async def login_mfa(
     client: ClientInfo,
     device: Device,
 ) -> LoginResult:
-    await kit.limiter.hit(ratelimit.MFA_IP, client.ip)
+    await _hit(kit, ratelimit.MFA_IP, client.ip)
     try:
         claims = kit.codec.decode("mfa", mfa_token)
     except InvalidTokenError as error:
+        kit.count_login("mfa_failed")
         raise ProblemError(401, "invalid_token", "Sign in again: this step expired.") from error
-    await kit.limiter.hit(ratelimit.MFA_ACCOUNT, str(claims.user_id))
+    await _hit(kit, ratelimit.MFA_ACCOUNT, str(claims.user_id))
     user = await db.get(User, claims.user_id)
     if user is None or not user.is_active or not user.mfa_enabled:
         raise ProblemError(401, "invalid_token", "Sign in again: this step expired.")
     account = Account.of(user)
     conn = await db.connection()
     if await _blocked(kit, account):
+        kit.count_login("locked")
         raise _invalid_code()
     method = "totp" if await mfa.verify_totp(db, kit.keyring, user, code) else None
     if method is None and await mfa.use_recovery_code(db, kit.keyring, user.id, code):
         method = "recovery_code"
     if method is None:
         await _record_failure(conn, kit, account, client, reason="mfa_code")
+        kit.count_login("mfa_failed")
         raise _invalid_code()
     # The MFA token itself is single use too: a second exchange of it is refused.
     if not await kit.claim_once(
         f"auth:mfa-token-used:{claims.jti}", ttl=MFA_TOKEN_TTL.total_seconds()
     ):
         raise ProblemError(401, "invalid_token", "Sign in again: this step expired.")
-    return await _complete(
+    result = await _complete(
         db, conn, kit, account=account, client=client, device=device, used_mfa=True, method=method
     )
+    kit.count_login("success")
+    return result
 
 
 async def sign_in_registered(

@@ -36,7 +36,12 @@ class Rule:
     limits: tuple[RateLimitItem, ...]
 
 
+# Every rule's name, so POSTWISE_RATE_LIMITS naming none of them can be reported.
+KNOWN_RULES: set[str] = set()
+
+
 def rule(name: str, spec: str) -> Rule:
+    KNOWN_RULES.add(name)
     return Rule(name=name, limits=tuple(parse_many(spec)))
 
 
@@ -101,6 +106,14 @@ class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         # Counts in this process: the only storage without Redis, the stand-in with it.
         self.local = MovingWindowRateLimiter(_SweepingMemoryStorage())
+        # The operator's replacements (POSTWISE_RATE_LIMITS), looked up by the rule's name.
+        self.overrides = {
+            name: Rule(name=name, limits=tuple(parse_many(spec)))
+            for name, spec in settings.rate_limits.items()
+        }
+        # Checked at the first count, not here: by then every module defining rules is
+        # imported (a worker building a kit for a job may never import the routes).
+        self._names_checked = False
         self.shared: MovingWindowRateLimiter | None = None
         if settings.redis_url:
             # As the Store's client: short timeouts, so a sign-in does not wait long on a Redis
@@ -126,6 +139,10 @@ class RateLimiter:
 
     async def _counted(self, use: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
         """Run `use` on the shared storage, or on the local one while that cannot answer."""
+        if not self._names_checked:
+            self._names_checked = True
+            if unknown := sorted(set(self.overrides) - KNOWN_RULES):
+                log.warning("rate_limit_overrides_unknown", rules=unknown)
         if self.shared is None or time.monotonic() < self._shared_down_until:
             return await use(self.local)
         try:
@@ -137,6 +154,7 @@ class RateLimiter:
 
     async def hit(self, rule: Rule, key: str) -> None:
         """Count one attempt; raise 429 `rate_limited` when any limit of the rule is spent."""
+        rule = self.overrides.get(rule.name, rule)
 
         async def hit(limiter: MovingWindowRateLimiter) -> ProblemError | None:
             for item in rule.limits:
@@ -150,6 +168,7 @@ class RateLimiter:
 
     async def record(self, rule: Rule, key: str) -> None:
         """Count one event without refusing anything (what is refused is decided elsewhere)."""
+        rule = self.overrides.get(rule.name, rule)
 
         async def record(limiter: MovingWindowRateLimiter) -> None:
             for item in rule.limits:
@@ -158,6 +177,8 @@ class RateLimiter:
         await self._counted(record)
 
     async def exhausted(self, rule: Rule, key: str) -> bool:
+        rule = self.overrides.get(rule.name, rule)
+
         async def exhausted(limiter: MovingWindowRateLimiter) -> bool:
             for item in rule.limits:
                 if not await limiter.test(item, rule.name, key):

@@ -168,6 +168,8 @@ async def rotate(
         won = True
         log.info("refresh_token_retried", session_id=str(row.session_id))
     if not won:
+        if kit.metrics is not None:
+            kit.metrics.refresh_token_reuse.inc()
         if auth_session.revoked_at is None:
             await revoke_session(db, kit, auth_session, reason="refresh_token_reuse")
             record_event(

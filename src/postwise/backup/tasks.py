@@ -118,14 +118,19 @@ async def scheduled_backup(ctx: JobContext) -> dict[str, object]:
     except BackupError as error:
         log.error("backup_failed", error=str(error))
         raise
-    if path is None:
-        return {"written": None}
-    _record_success(ctx)
-    return {"written": str(path)}
+    await _record_newest(ctx)
+    return {"written": None if path is None else str(path)}
 
 
-def _record_success(ctx: JobContext) -> None:
+async def _record_newest(ctx: JobContext) -> None:
     # postwise_backup_last_success_timestamp_seconds, which the PostwiseBackupStale alert
-    # watches (None: a process that does not measure, as in most tests).
-    if ctx.metrics is not None:
-        ctx.metrics.backup_last_success.set_to_current_time()
+    # watches: the newest complete backup in the folder, read at every hourly check, so a
+    # worker that restarted (or another worker, or the systemd timer writing there) reports
+    # its age too, not a zero until its own next backup. None: a process that does not
+    # measure, as in most tests.
+    folder = ctx.settings.backup_dir
+    if ctx.metrics is None or folder is None:
+        return
+    backups = await asyncio.to_thread(scheduled_backups, folder)
+    if backups:
+        ctx.metrics.backup_last_success.set(backups[-1][0].timestamp())

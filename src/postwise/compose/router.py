@@ -11,6 +11,7 @@ from fastapi import Path as PathParam
 from starlette.responses import FileResponse
 
 from postwise.auth.deps import CurrentUser
+from postwise.auth.throttle import SEND, throttled
 from postwise.compose import contacts, identity, service
 from postwise.compose.schemas import (
     ContactList,
@@ -152,7 +153,8 @@ async def delete_attachment(
     "/drafts/{draft_id}/send",
     response_model=OutboxEntry,
     status_code=202,
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, 429),
+    dependencies=[throttled(SEND)],
     description="Moves the draft to the outbox: it leaves when the user's undo window (or "
     "`send_at`) has passed, unless cancelled. 422 names a missing or invalid recipient; 409 "
     "`smtp_not_configured` for a mailbox that cannot send.",

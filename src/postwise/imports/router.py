@@ -30,6 +30,7 @@ from postwise.accounts import service as accounts_service
 from postwise.accounts.models import MailAccount, SyncState
 from postwise.accounts.schemas import AccountOut
 from postwise.auth.deps import CurrentUser
+from postwise.auth.throttle import DEMO, IMPORT, throttled
 from postwise.config import Settings
 from postwise.deps import ServicesDep, SessionDep
 from postwise.events import EventType, announce
@@ -191,7 +192,8 @@ def _check_content_type(request: Request) -> None:
     "/import",
     status_code=202,
     response_model=ImportStarted,
-    responses=problem_responses(409, 413, 415),
+    responses=problem_responses(409, 413, 415, 429),
+    dependencies=[throttled(IMPORT)],
     # The route reads the raw body itself (no form parser), so FastAPI cannot see it: declared
     # here so clients and the schema know a body is required.
     openapi_extra={"requestBody": _MBOX_BODY},
@@ -202,7 +204,8 @@ def _check_content_type(request: Request) -> None:
     "Gmail labels choose the folders. Answers 202 and imports in the background: poll "
     "`GET /api/accounts/import/{import_id}`. Codes: empty_upload, not_mbox (422), "
     "account_not_local, import_running (409), payload_too_large (413: "
-    "POSTWISE_MAX_IMPORT_BYTES; import bigger files with `postwise import`).",
+    "POSTWISE_MAX_IMPORT_BYTES; import bigger files with `postwise import`), rate_limited "
+    "(429: more than 20 uploads an hour per user, 60 per client address).",
 )
 async def import_upload(
     request: Request,
@@ -294,8 +297,9 @@ async def _existing_demo(db: AsyncSession, user_id: uuid.UUID) -> MailAccount | 
     response_model=AccountOut,
     responses={
         200: {"model": AccountOut, "description": "The demo mailbox was already there."},
-        **problem_responses(409),
+        **problem_responses(409, 429),
     },
+    dependencies=[throttled(DEMO)],
     summary="Load the demo mailbox",
     description="Adds the demo mailbox (about 150 generated messages over the last 60 days, "
     "at demo.user@example.com) to the signed-in user's mailboxes: 201 with the new local "

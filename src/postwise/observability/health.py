@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from postwise import db
 from postwise.deps import ServicesDep
 from postwise.kit.errors import problem_response, problem_responses
+from postwise.observability import scrape
+from postwise.worker.broker import queued_jobs
 
 router = APIRouter(tags=["health"])
 
@@ -73,5 +75,9 @@ async def readyz(services: ServicesDep) -> Readiness | JSONResponse:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(services: ServicesDep) -> Response:
+    broker = services.jobs.broker
+    await scrape.refresh(
+        services.metrics, services.sessionmaker, queue_depth=lambda: queued_jobs(broker)
+    )
     body, content_type = services.metrics.render()
     return Response(body, media_type=content_type)

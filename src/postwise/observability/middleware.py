@@ -89,6 +89,12 @@ class RequestContextMiddleware:
             response = self._error_response(error, request_id)
             status = response.status_code
             await response(scope, receive, send_with_id)
+        except BaseException:
+            # Cancelled: the client went away (a reload mid-request). Not a server error, so
+            # not a 500 in the error-rate alert: nginx's "client closed request".
+            if not started:
+                status = 499
+            raise
         finally:
             self.metrics.http_in_flight.dec()
             elapsed = time.perf_counter() - begin

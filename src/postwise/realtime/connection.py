@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import structlog
@@ -67,7 +68,13 @@ class _MessageBudget:
 
 class LiveConnection:
     def __init__(
-        self, websocket: WebSocket, *, services: Services, kit: AuthKit, hub: LiveHub
+        self,
+        websocket: WebSocket,
+        *,
+        services: Services,
+        kit: AuthKit,
+        hub: LiveHub,
+        admit: Callable[[Grant], Awaitable[Close | None]] | None = None,
     ) -> None:
         settings = services.settings
         self._ws = websocket
@@ -81,6 +88,8 @@ class LiveConnection:
         self._fault: asyncio.Future[Close | None] = asyncio.get_running_loop().create_future()
         self._rearm = asyncio.Event()
         self._budget = _MessageBudget(_MESSAGE_BURST, _MESSAGES_PER_SECOND)
+        # Decides, once the user is known, whether this socket may go on (the per-user limit).
+        self._admit = admit
         self.grant: Grant | None = None
 
     async def run(self) -> Close | None:
@@ -123,9 +132,12 @@ class LiveConnection:
         if not isinstance(parsed, AuthMessage):
             return Close(CloseCode.UNAUTHENTICATED, "auth_required")
         try:
-            return await verify_token(self._services, self._kit, parsed.token)
+            grant = await verify_token(self._services, self._kit, parsed.token)
         except AuthRefused as refused:
             return Close(CloseCode.UNAUTHENTICATED, refused.code)
+        if self._admit is not None and (refused_close := await self._admit(grant)) is not None:
+            return refused_close
+        return grant
 
     async def _serve(self) -> Close | None:
         tasks = [

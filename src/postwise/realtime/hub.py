@@ -39,8 +39,9 @@ class LiveMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.open = Gauge(
             "websocket_connections_open",
-            "Live-event sockets (WS /api/ws) open in this process.",
+            "Live-event sockets (WS /api/ws) open (summed over the live API processes).",
             registry=registry,
+            multiprocess_mode="livesum",
         )
         self.closed = Counter(
             "websocket_connections_closed_total",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Final
 from urllib.parse import urlsplit
@@ -13,9 +13,13 @@ import structlog
 from fastapi import APIRouter, FastAPI, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from postwise.auth import throttle
+from postwise.auth.clientinfo import client_ip
 from postwise.auth.kit import AuthKit
 from postwise.config import Settings
 from postwise.deps import Services
+from postwise.kit.errors import ProblemError
+from postwise.realtime.auth import Grant
 from postwise.realtime.connection import LiveConnection
 from postwise.realtime.hub import LiveHub
 from postwise.realtime.protocol import Close, CloseCode
@@ -86,6 +90,40 @@ async def _close(websocket: WebSocket, close: Close) -> None:
             await websocket.close(code=int(close.code), reason=close.reason)
 
 
+async def _address_limit(websocket: WebSocket, services: Services, kit: AuthKit) -> Close | None:
+    """Count the connect against the client address's limit: past it, how to close the socket.
+
+    Refused with a close code (4429 `rate_limited`) after accepting, like the per-user limit,
+    rather than with an HTTP 429 before accepting: a browser sees neither the status nor the
+    headers of a refused handshake (only a 1006), and uvicorn's websockets-sansio logs an
+    error for every denial response (Kludex/uvicorn#3138). The socket is closed before it
+    waits for anything, so a flood still costs only the handshake."""
+    peer = websocket.client.host if websocket.client else "unknown"
+    forwarded = websocket.headers.get("x-forwarded-for")
+    ip = client_ip(peer, forwarded, tuple(services.settings.trusted_proxies))
+    try:
+        await throttle.check(throttle.LIVE_CONNECT, kit.limiter, services.metrics, ip=ip)
+    except ProblemError as refused:
+        return Close(CloseCode.TOO_MANY_MESSAGES, refused.code)
+    return None
+
+
+def _user_limit(services: Services, kit: AuthKit) -> Callable[[Grant], Awaitable[Close | None]]:
+    async def admit(grant: Grant) -> Close | None:
+        # After the auth message, the only place the user is known: browsers cannot send a
+        # token with the handshake. 4429 like a flood of messages; clients reconnect with
+        # backoff, which outlasts the window.
+        try:
+            await throttle.check(
+                throttle.LIVE_CONNECT, kit.limiter, services.metrics, user_id=grant.user_id
+            )
+        except ProblemError as refused:
+            return Close(CloseCode.TOO_MANY_MESSAGES, refused.code)
+        return None
+
+    return admit
+
+
 @router.websocket("/api/ws")
 async def live_events(websocket: WebSocket) -> None:
     services: Services = websocket.state.services
@@ -95,14 +133,17 @@ async def live_events(websocket: WebSocket) -> None:
         log.info("live_origin_refused", origin=websocket.headers.get("origin", "")[:200])
         await websocket.close(code=CloseCode.FORBIDDEN)  # before accept: an HTTP 403
         return
+    refused = await _address_limit(websocket, services, kit)
     await websocket.accept()
     metrics = hub.metrics(services.metrics.registry)
     metrics.open.inc()
-    connection = LiveConnection(websocket, services=services, kit=kit, hub=hub)
+    connection = LiveConnection(
+        websocket, services=services, kit=kit, hub=hub, admit=_user_limit(services, kit)
+    )
     close: Close | None = None
     try:
         try:
-            close = await connection.run()
+            close = refused or await connection.run()
         except WebSocketDisconnect:
             close = None
         except Exception:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from postwise.auth.deps import CurrentUser
+from postwise.auth.throttle import SEARCH, throttled
 from postwise.deps import SessionDep
 from postwise.kit.errors import problem_responses
 from postwise.kit.text import NO_NUL
@@ -23,13 +24,15 @@ router = APIRouter(prefix="/api", tags=["search"], responses=problem_responses(4
 @router.get(
     "/search",
     response_model=ThreadPage,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 429),
+    dependencies=[throttled(SEARCH)],
     description="Conversations with a message matching `q`, newest match first, in pages like "
     '`GET /api/threads`. The language (words, "phrases", from:, to:, cc:, bcc:, subject:, '
     "has:attachment, filename:, is:, in:, before:/after:, older_than:/newer_than:, "
     "larger:/smaller:, -negation, OR, parentheses) is described in docs/search.md. A "
     "malformed query answers 422 `invalid_query` with `errors[]`: a `code` and the 0-based "
-    "character `position` of each problem. Trash and spam are searched only when `in:` says so.",
+    "character `position` of each problem. Trash and spam are searched only when `in:` says so. "
+    "429 `rate_limited` past 120 searches a minute per user (600 per client address).",
 )
 async def search(
     user: CurrentUser,

@@ -12,6 +12,7 @@ from postwise.accounts.connection import tls_context
 from postwise.config import Settings
 from postwise.kit.crypto import Keyring
 from postwise.mail.blobs import BlobStore
+from postwise.observability.metrics import Metrics
 from postwise.store import Store
 from postwise.worker.queue import JobQueue
 
@@ -28,6 +29,8 @@ class SyncContext:
     executor: Executor | None
     # Where jobs go (the assistant's triage of new mail); None in tests that run no jobs.
     jobs: JobQueue | None = None
+    # This process's Prometheus metrics; None in tests that do not measure.
+    metrics: Metrics | None = None
 
 
 def build_sync_context(
@@ -37,6 +40,7 @@ def build_sync_context(
     store: Store,
     executor: Executor | None,
     jobs: JobQueue | None = None,
+    metrics: Metrics | None = None,
 ) -> SyncContext:
     return SyncContext(
         settings=settings,
@@ -47,4 +51,5 @@ def build_sync_context(
         ssl_context=tls_context(settings.mail_ca_file),
         executor=executor,
         jobs=jobs,
+        metrics=metrics,
     )

@@ -9,6 +9,7 @@ killed at any point resumes exactly where the database says, without duplicates 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -39,6 +40,9 @@ from postwise.sync.context import SyncContext
 from postwise.sync.imap import FetchedMessage, FlagState, FolderStatus, ImapSession
 
 log = structlog.get_logger(__name__)
+
+# One prefetched batch: the fetched messages, their parse, and the seconds that took.
+_Batch = tuple[list[FetchedMessage], list[Prepared], float]
 
 # The first batch of a folder is small so the newest mail shows within a second or two.
 FIRST_BATCH = 50
@@ -106,19 +110,22 @@ class FolderSync:
 
     # --- fetching ---------------------------------------------------------------------------
 
-    async def _prefetch(self, uids: Sequence[int]) -> tuple[list[FetchedMessage], list[Prepared]]:
+    async def _prefetch(self, uids: Sequence[int]) -> _Batch:
         """Fetch and parse a batch (blobs written); storing it is the next step."""
+        began = time.perf_counter()
         fetched = await asyncio.to_thread(self.imap.fetch, uids) if uids else []
         prepared = await prepare_all(
             [f.raw for f in fetched], executor=self.ctx.executor, blobs=self.ctx.blobs
         )
-        return fetched, prepared
+        return fetched, prepared, time.perf_counter() - began
 
     async def _pipeline(
         self,
         chunks: list[list[int]],
         progress: Callable[[list[int]], dict[str, int]],
         preempt: Callable[[], bool] | None = None,
+        *,
+        new_mail: bool = False,
     ) -> tuple[int, bool]:
         """Store `chunks` in order while the next one is fetched and parsed: the parse
         processes and the server work while this process writes. Returns (stored, finished);
@@ -137,7 +144,7 @@ class FolderSync:
                 # mail of a new mailbox), and a prefetch would take half its cores.
                 if not last and not stop and index > 0:
                     ahead = asyncio.create_task(self._prefetch(chunks[index + 1]))
-                count += await self._store(batch, progress(chunk))
+                count += await self._store(batch, progress(chunk), new_mail=new_mail)
                 if not last and not stop and index == 0:
                     ahead = asyncio.create_task(self._prefetch(chunks[1]))
                 if stop:
@@ -148,11 +155,11 @@ class FolderSync:
                 await asyncio.wait({ahead})
         return count, True
 
-    async def _store(
-        self, batch: tuple[list[FetchedMessage], list[Prepared]], progress: dict[str, int]
-    ) -> int:
-        """Store a prefetched batch; commit it with `progress` (Folder columns)."""
-        fetched, prepared = batch
+    async def _store(self, batch: _Batch, progress: dict[str, int], *, new_mail: bool) -> int:
+        """Store a prefetched batch; commit it with `progress` (Folder columns). `new_mail`:
+        mail that arrived since the last look (its lag is measured), not the mirror of old mail."""
+        fetched, prepared, fetch_seconds = batch
+        began = time.perf_counter()
         async with self.ctx.sessionmaker() as db:
             folder = await db.get(Folder, self.folder_id)
             assert folder is not None
@@ -171,6 +178,7 @@ class FolderSync:
             await db.commit()
             counts.update(total=folder.total_count, unread=folder.unread_count)
             user_id, account_id = folder.user_id, folder.account_id
+        self._measure(fetched, len(stored.message_ids), fetch_seconds, began, new_mail=new_mail)
         if stored.message_ids:
             await announce(
                 self.ctx.store,
@@ -193,13 +201,36 @@ class FolderSync:
         await announce(self.ctx.store, user_id, EventType.FOLDER_COUNTS, counts)
         return len(stored.message_ids)
 
+    def _measure(
+        self,
+        fetched: Sequence[FetchedMessage],
+        stored: int,
+        fetch_seconds: float,
+        began: float,
+        *,
+        new_mail: bool,
+    ) -> None:
+        metrics = self.ctx.metrics
+        if metrics is None:
+            return
+        metrics.sync_batch_duration.observe(fetch_seconds + time.perf_counter() - began)
+        metrics.sync_messages.inc(stored)
+        if new_mail and stored:
+            committed = utcnow()
+            for message in fetched:
+                lag = (committed - message.internal_date).total_seconds()
+                # Clocks differ between servers: a date in the future is "no lag".
+                metrics.sync_lag.observe(max(0.0, lag))
+
     async def fetch_new(self, folder: Folder, status: FolderStatus) -> int:
         """Mail that arrived since the last look, oldest first (each batch moves `uidnext`)."""
         if status.uidnext <= folder.uidnext:
             return 0
         uids = await asyncio.to_thread(self.imap.uids_from, folder.uidnext)
         chunks = [uids[i : i + self.batch] for i in range(0, len(uids), self.batch)]
-        count, _ = await self._pipeline(chunks, lambda chunk: {"uidnext": chunk[-1] + 1})
+        count, _ = await self._pipeline(
+            chunks, lambda chunk: {"uidnext": chunk[-1] + 1}, new_mail=True
+        )
         await self._set(uidnext=max(status.uidnext, folder.uidnext))
         return count
 

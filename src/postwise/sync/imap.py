@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import re
 import socket
 import ssl
 import threading
@@ -47,7 +48,30 @@ CLOSE_WAIT_S = 3.0
 
 
 class ImapError(Exception):
-    """The server refused, or the connection broke: the engine retries with backoff."""
+    """The server refused, or the connection broke: the engine retries with backoff.
+
+    Its text is ours, never the server's: it becomes the mailbox's `last_error` (shown by the
+    API) and log lines, and a server may say anything (docs/security.md, "Private hosts").
+    Only an RFC 5530 response code, a fixed token such as `[UNAVAILABLE]`, is kept."""
+
+
+_RESPONSE_CODE = re.compile(r"\[([A-Z][A-Z0-9-]{1,30})[\] ]")
+
+
+def _response_code(text: str) -> str:
+    found = _RESPONSE_CODE.search(text)
+    return f" [{found.group(1)}]" if found else ""
+
+
+def _described(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "the mail server did not answer in time"
+    if isinstance(error, imaplib.IMAP4.abort):
+        return "the mail server closed the connection" + _response_code(str(error))
+    if isinstance(error, IMAPClientError | imaplib.IMAP4.error):
+        return "the mail server refused a command" + _response_code(str(error))
+    # OSError: the local system's words (connection reset, refused...), not the server's.
+    return f"the connection to the mail server failed ({type(error).__name__})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +168,7 @@ class ImapSession:
             try:
                 return call()
             except (TimeoutError, IMAPClientError, imaplib.IMAP4.error, OSError) as error:
-                raise ImapError(f"{type(error).__name__}: {error}") from error
+                raise ImapError(_described(error)) from error
 
     def close(self) -> None:
         """Log out; if a command is still running in another thread, cut the socket instead,
@@ -260,7 +284,8 @@ class ImapSession:
         tag = imap._command(*args)
         typ, data = imap._command_complete("FETCH", tag)
         if typ != "OK":
-            raise ImapError(f"FETCH failed: {data!r}")
+            text = b" ".join(d for d in data if isinstance(d, bytes)).decode("ascii", "replace")
+            raise ImapError("the mail server refused a FETCH" + _response_code(text))
         typ, data = imap._untagged_response(typ, data, "FETCH")
         return cast(dict[int, Any], parse_fetch_response(data, False, True))
 

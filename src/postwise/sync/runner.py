@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwise.config import Settings
 from postwise.mail.parsing import parse_pool
+from postwise.observability.metrics import Metrics
 from postwise.store import Store
 from postwise.sync.context import build_sync_context
 from postwise.sync.owner import owner_identity
@@ -31,6 +32,7 @@ async def sync_engine(
     worker_id: str | None = None,
     role: str = "serve",
     jobs: JobQueue | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Supervisor]:
     """The engine for this process. Its leases are held under the process's slot name for
     `role` ("serve": the embedded engine of `postwise serve`; "worker": `postwise worker`), so a
@@ -40,7 +42,12 @@ async def sync_engine(
             worker_id = stack.enter_context(owner_identity(settings.data_dir, role))
         executor = stack.enter_context(parse_pool(settings))
         ctx = build_sync_context(
-            settings, sessionmaker=sessionmaker, store=store, executor=executor, jobs=jobs
+            settings,
+            sessionmaker=sessionmaker,
+            store=store,
+            executor=executor,
+            jobs=jobs,
+            metrics=metrics,
         )
         supervisor = Supervisor(ctx, worker_id=worker_id)
         task = asyncio.create_task(supervisor.run())

@@ -28,6 +28,7 @@ from postwise.db import affected_rows, utcnow
 from postwise.kit.aio import wait_event
 from postwise.sync.context import SyncContext
 from postwise.sync.control import WAKE_CHANNEL
+from postwise.sync.control import wake as wake_supervisors
 from postwise.sync.mailbox import MailboxSync
 from postwise.sync.owner import random_owner
 
@@ -90,6 +91,12 @@ class Supervisor:
         with contextlib.suppress(Exception):
             await self.ctx.store.srem(WORKERS_KEY, self.worker_id)
             await self.ctx.store.delete(WORKER_KEY + self.worker_id)
+        # Then wake the other supervisors (once out of the worker set, so that their fair share
+        # no longer counts this one): else they claim the freed mailboxes only at their next
+        # tick, up to a third of the lease later (20 s by default).
+        with contextlib.suppress(Exception):
+            for account_id in ids:
+                await wake_supervisors(self.ctx.store, account_id)
 
     async def _listen(self) -> None:
         while True:

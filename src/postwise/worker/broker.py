@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import structlog
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from taskiq import (
     AckableMessage,
@@ -26,6 +27,8 @@ from taskiq.scheduler.scheduler import TaskiqScheduler
 from taskiq_redis import RedisStreamBroker
 
 from postwise.config import Settings
+from postwise.observability.jobs import JobMetricsMiddleware
+from postwise.observability.metrics import Metrics
 from postwise.store import Store
 from postwise.worker.registry import JobContext, JobRegistry, JobSpec
 
@@ -163,7 +166,10 @@ def build_broker(settings: Settings, registry: JobRegistry) -> AsyncBroker:
         )
     else:
         broker = InMemoryBroker()
-    broker.add_middlewares(SimpleRetryMiddleware(default_retry_count=0))
+    broker.add_middlewares(
+        SimpleRetryMiddleware(default_retry_count=0),
+        JobMetricsMiddleware(lambda: _metrics_of(broker)),
+    )
     for spec in registry.jobs.values():
         _register(broker, spec)
     return broker
@@ -171,6 +177,28 @@ def build_broker(settings: Settings, registry: JobRegistry) -> AsyncBroker:
 
 def bind_context(broker: AsyncBroker, ctx: JobContext) -> None:
     broker.state[STATE_KEY] = ctx
+
+
+def _metrics_of(broker: AsyncBroker) -> Metrics | None:
+    ctx: JobContext | None = broker.state.data.get(STATE_KEY)
+    return None if ctx is None else ctx.metrics
+
+
+async def queued_jobs(broker: AsyncBroker) -> int | None:
+    """Jobs in the Redis stream not yet delivered to the workers' group (None: not a Redis
+    broker, or Redis cannot say)."""
+    if not isinstance(broker, RedisStreamBroker):
+        return None
+    async with Redis(connection_pool=broker.connection_pool) as redis:
+        groups = await redis.xinfo_groups(broker.queue_name)
+    for group in groups:
+        name = group.get("name")
+        if isinstance(name, bytes):
+            name = name.decode()
+        if name == broker.consumer_group_name:
+            lag = group.get("lag")
+            return None if lag is None else int(lag)
+    return None
 
 
 def _register(broker: AsyncBroker, spec: JobSpec) -> None:

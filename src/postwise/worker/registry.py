@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwise.config import Settings
 from postwise.notify.mailer import Mailer
+from postwise.observability.metrics import Metrics
 from postwise.store import Store
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ JOB_MODULES: tuple[str, ...] = (
     "postwise.compose.events",
     "postwise.compose.tasks",
     "postwise.ai.tasks",
+    "postwise.backup.tasks",
 )
 
 
@@ -50,6 +52,8 @@ class JobContext:
     # use, see `ai.tasks.ai_of`). Untyped here: naming the class would make every domain's
     # jobs import the assistant, which sits above them (the import contract).
     ai: object | None = None
+    # This process's Prometheus metrics (None: not measured, as in most tests).
+    metrics: Metrics | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -10,6 +10,8 @@ import structlog
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from postwise.config import Settings
+from postwise.observability.exporter import serve_metrics
+from postwise.observability.metrics import Metrics
 from postwise.runtime import open_runtime
 from postwise.sync.runner import sync_engine
 from postwise.worker.broker import build_scheduler
@@ -33,10 +35,12 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    metrics = Metrics(data_dir=settings.data_dir)
     async with (
-        open_runtime(settings, strict=True) as runtime,
+        open_runtime(settings, strict=True, metrics=metrics) as runtime,
         contextlib.AsyncExitStack() as stack,
     ):
+        serve_metrics(metrics, settings.worker_metrics_host, settings.worker_metrics_port, stack)
         if not settings.run_sync_in_process:
             # With Redis, the API processes leave mail sync to the workers.
             await stack.enter_async_context(
@@ -46,6 +50,7 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
                     store=runtime.store,
                     role="worker",
                     jobs=runtime.jobs,
+                    metrics=metrics,
                 )
             )
         broker = runtime.broker

@@ -467,7 +467,7 @@ export interface paths {
         put?: never;
         /**
          * Import an mbox file
-         * @description The body is the mbox file itself (Content-Type application/mbox or application/octet-stream), e.g. a Google Takeout export. The mail goes to a local mailbox (`account_email`, default imported@postwise.local), created when missing; Gmail labels choose the folders. Answers 202 and imports in the background: poll `GET /api/accounts/import/{import_id}`. Codes: empty_upload, not_mbox (422), account_not_local, import_running (409), payload_too_large (413: POSTWISE_MAX_IMPORT_BYTES; import bigger files with `postwise import`).
+         * @description The body is the mbox file itself (Content-Type application/mbox or application/octet-stream), e.g. a Google Takeout export. The mail goes to a local mailbox (`account_email`, default imported@postwise.local), created when missing; Gmail labels choose the folders. Answers 202 and imports in the background: poll `GET /api/accounts/import/{import_id}`. Codes: empty_upload, not_mbox (422), account_not_local, import_running (409), payload_too_large (413: POSTWISE_MAX_IMPORT_BYTES; import bigger files with `postwise import`), rate_limited (429: more than 20 uploads an hour per user, 60 per client address).
          */
         post: operations["accounts-import_upload"];
         delete?: never;
@@ -1001,7 +1001,7 @@ export interface paths {
         put?: never;
         /**
          * Feedback
-         * @description Important / not important, or the right category. Kept over later triage, and taught to the learner: the sender's next message is ranked with it.
+         * @description Important / not important, or the right category. Kept over later triage, and taught to the learner: the sender's next message is ranked with it. A message not triaged yet is triaged first.
          */
         post: operations["ai-feedback"];
         delete?: never;
@@ -1073,7 +1073,7 @@ export interface paths {
         };
         /**
          * Search
-         * @description Conversations with a message matching `q`, newest match first, in pages like `GET /api/threads`. The language (words, "phrases", from:, to:, cc:, bcc:, subject:, has:attachment, filename:, is:, in:, before:/after:, older_than:/newer_than:, larger:/smaller:, -negation, OR, parentheses) is described in docs/search.md. A malformed query answers 422 `invalid_query` with `errors[]`: a `code` and the 0-based character `position` of each problem. Trash and spam are searched only when `in:` says so.
+         * @description Conversations with a message matching `q`, newest match first, in pages like `GET /api/threads`. The language (words, "phrases", from:, to:, cc:, bcc:, subject:, has:attachment, filename:, is:, in:, before:/after:, older_than:/newer_than:, larger:/smaller:, -negation, OR, parentheses) is described in docs/search.md. A malformed query answers 422 `invalid_query` with `errors[]`: a `code` and the 0-based character `position` of each problem. Trash and spam are searched only when `in:` says so. 429 `rate_limited` past 120 searches a minute per user (600 per client address).
          */
         get: operations["search-search"];
         put?: never;
@@ -5622,6 +5622,16 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     "accounts-import_status": {
@@ -5725,6 +5735,16 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7164,6 +7184,16 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     "compose-list_outbox": {
@@ -7561,6 +7591,16 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     "ai-usage": {
@@ -7687,16 +7727,6 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Request Entity Too Large */
             413: {
                 headers: {
@@ -7769,6 +7799,16 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     "ai-analyze": {
@@ -7825,6 +7865,16 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7908,6 +7958,16 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     "search-search": {
@@ -7955,6 +8015,16 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
