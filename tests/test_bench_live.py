@@ -31,7 +31,10 @@ def test_push_bench_hears_every_append() -> None:
     figures = push.run(3)
     assert figures.missed == 0 and len(figures.latencies) == 3
     assert all(0 < latency < 5 for latency in figures.latencies)
-    assert "| … p95 |" in push.report(figures, 3)
+    # Every message was matched to the bare IDLE client's EXISTS for it.
+    assert figures.unmatched == 0
+    assert len(figures.server_share) == 3 and all(0 < s < 5 for s in figures.server_share)
+    assert "**Postwise's share**" in push.report(figures, 3)
 
 
 def test_soak_bench_samples_memory_through_a_short_round() -> None:

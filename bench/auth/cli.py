@@ -15,17 +15,18 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.auth import cpu
+from bench.auth.cpu import CpuUsage
 from bench.auth.load import (
     Latency,
     LoginFlood,
     access_token,
     api_client,
+    bare_hash_rate,
     me_paced,
     me_sequential,
-    parallel_hash_rate,
     time_hash,
     wait_for_session,
 )
@@ -45,7 +46,10 @@ PASSWORD = "correct-Horse-battery-staple-93"
 PROBE_EMAIL = "bench-probe@example.com"
 LOGINS_PER_ACCOUNT = 9  # below the per-account limit of 10 a minute: nothing is throttled
 IDLE_WARMUP_REQUESTS = 20
+RESUME_SETTLE_S = 0.3  # after the flood resumes, until the server's pipeline is full again
+BARE_SLICE_WARMUP_S = 0.2  # a fresh hasher pool: its threads' first hash allocates memory
 _STARTED = time.monotonic()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class Plan:
     probe_rate: float
     probe_s: float
     hash_runs: int
+    slices: int
     docs: Path | None
     json: Path | None
 
@@ -74,6 +79,10 @@ class Measured:
     me_flood: list[float]
     cpu: cpu.CpuUsage
     early_401s: int
+    logins_per_slice: list[float]
+    bare_per_slice: list[float]
+    bare_threads: int
+    bare_cpu: CpuUsage
 
 
 def _int_in(low: int, high: int) -> Callable[[str], int]:
@@ -116,6 +125,13 @@ def parse_plan(argv: Sequence[str], cores: int) -> Plan:
     add("--probe-rate", type=_float_in(1, 100), default=20.0, help="/me per s (20)")
     add("--probe-duration", type=_float_in(1, 20), default=5.0, help="/me probe, s (5)")
     add("--hash-runs", type=_int_in(5, 200), default=20, help="argon2id timings (20)")
+    add(
+        "--slices",
+        type=_int_in(1, 20),
+        default=5,
+        help="the counted window is cut in this many slices, each followed by as long of "
+        "bare argon2id with the flood paused (5)",
+    )
     add("--docs", type=Path, default=None, help="update the Auth section of this file")
     add("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
@@ -128,6 +144,7 @@ def parse_plan(argv: Sequence[str], cores: int) -> Plan:
         probe_rate=args.probe_rate,
         probe_s=args.probe_duration,
         hash_runs=args.hash_runs,
+        slices=args.slices,
         docs=args.docs,
         json=args.json,
     )
@@ -137,7 +154,7 @@ def _step(message: str) -> None:
     print(f"[{time.monotonic() - _STARTED:5.1f} s] {message}", file=sys.stderr, flush=True)
 
 
-async def _measure(server: RunningServer, plan: Plan) -> Measured:
+async def _measure(server: RunningServer, plan: Plan, params: Argon2Parameters) -> Measured:
     async with api_client(server.base_url, connections=1) as probe:
         token = await access_token(probe, email=PROBE_EMAIL, password=PASSWORD)
         early_401s = await wait_for_session(probe, token)
@@ -152,16 +169,41 @@ async def _measure(server: RunningServer, plan: Plan) -> Measured:
             concurrency=plan.concurrency,
             max_requests=plan.accounts * LOGINS_PER_ACCOUNT,
         )
+        slice_s = plan.duration_s / plan.slices
         _step(f"login flood: {plan.warmup_s:g} s warm-up, concurrency {plan.concurrency}")
         await flood.start()
+        login_cpu: list[cpu.CpuUsage] = []
+        bare_cpu: list[cpu.CpuUsage] = []
+        logins: list[int] = []
+        bare: list[float] = []
+        threads = 0
         try:
             await asyncio.sleep(plan.warmup_s)
-            before = cpu.sample(server.pid)
-            flood.open_window("throughput")
-            _step(f"login flood: counting for {plan.duration_s:g} s")
-            await asyncio.sleep(plan.duration_s)
+            _step(
+                f"{plan.slices} x ({slice_s:g} s of logins, then {slice_s:g} s of bare argon2id "
+                "with the flood paused)"
+            )
+            for index in range(plan.slices):
+                if index:
+                    flood.resume()
+                    await asyncio.sleep(RESUME_SETTLE_S)
+                before = cpu.sample(server.pid)
+                window = flood.open_window("throughput")
+                counted = window.ok
+                await asyncio.sleep(slice_s)
+                flood.open_window("between")
+                logins.append(window.ok - counted)
+                login_cpu.append(cpu.usage(before, cpu.sample(server.pid)))
+                await flood.pause()
+                before = cpu.sample(server.pid)
+                rate, threads = await bare_hash_rate(
+                    params, duration_s=slice_s, password=PASSWORD, warmup_s=BARE_SLICE_WARMUP_S
+                )
+                bare_cpu.append(cpu.usage(before, cpu.sample(server.pid)))
+                bare.append(rate)
+            flood.resume()
+            await asyncio.sleep(RESUME_SETTLE_S)
             flood.open_window("probe")
-            after = cpu.sample(server.pid)
             exhausted = flood.exhausted
             _step(f"/me under flood: {plan.probe_rate:g}/s for {plan.probe_s:g} s")
             under = await me_paced(probe, token, rate=plan.probe_rate, duration=plan.probe_s)
@@ -172,13 +214,18 @@ async def _measure(server: RunningServer, plan: Plan) -> Measured:
         raise BenchError(
             f"the flood used up its {flood.sent} requests before the end: raise --accounts"
         )
+    logins_cpu = cpu.combine(login_cpu)
     return Measured(
-        window_s=after.at - before.at,
+        window_s=logins_cpu.window_s,
         flood=flood,
         me_idle=idle,
         me_flood=under,
-        cpu=cpu.usage(before, after),
+        cpu=logins_cpu,
         early_401s=early_401s,
+        logins_per_slice=[n / slice_s for n in logins],
+        bare_per_slice=bare,
+        bare_threads=threads,
+        bare_cpu=cpu.combine(bare_cpu),
     )
 
 
@@ -208,12 +255,11 @@ def run(plan: Plan, *, command: str, cores: int) -> Results:
         with running_server(data_dir, env, port) as server:
             _step("waiting for the machine to be idle")
             cpu.wait_until_quiet()
-            _step(f"argon2id ({params}): {plan.hash_runs} hashes, then {cores} threads")
+            _step(f"argon2id ({params}): {plan.hash_runs} hashes")
             before = cpu.sample(server.pid)
             hash_before_s = time_hash(params, runs=plan.hash_runs, password=PASSWORD)
             hash_cpu = cpu.usage(before, cpu.sample(server.pid))
-            parallel = parallel_hash_rate(params, threads=cores, per_thread=plan.hash_runs // 2)
-            measured = _run_async(_measure(server, plan))
+            measured = _run_async(_measure(server, plan, params))
             _step("argon2id again, the server idle after the flood")
             cpu.wait_until_quiet()
             hash_after_s = time_hash(params, runs=plan.hash_runs, password=PASSWORD)
@@ -229,7 +275,10 @@ def run(plan: Plan, *, command: str, cores: int) -> Results:
         hash_before_s=hash_before_s,
         hash_after_s=hash_after_s,
         hash_cpu=hash_cpu,
-        parallel_hashes_per_s=parallel,
+        bare_threads=measured.bare_threads,
+        bare_per_slice=measured.bare_per_slice,
+        logins_per_slice=measured.logins_per_slice,
+        bare_cpu=measured.bare_cpu,
         accounts=plan.accounts,
         concurrency=plan.concurrency,
         window_s=measured.window_s,
@@ -244,7 +293,7 @@ def run(plan: Plan, *, command: str, cores: int) -> Results:
     )
 
 
-def _run_async(coroutine: Coroutine[Any, Any, Measured]) -> Measured:
+def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     # uvloop, as the server uses: the load generator's own loop overhead is CPU the server
     # does not get.
     try:

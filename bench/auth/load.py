@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
-import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -16,6 +16,8 @@ import httpx
 
 from bench.auth.rawhttp import RawConnection, RawHttpError, post_json
 from bench.auth.server import Argon2Parameters, BenchError
+from postwise.auth.passwords import PasswordHasher
+from postwise.config import Settings
 
 LOGIN_PATH = "/api/auth/login"
 ME_PATH = "/api/users/me"
@@ -38,22 +40,51 @@ def time_hash(params: Argon2Parameters, *, runs: int, password: str) -> float:
     return (time.perf_counter() - started) / runs
 
 
-def parallel_hash_rate(params: Argon2Parameters, *, threads: int, per_thread: int) -> float:
-    """Hashes per second with one thread per core: argon2-cffi releases the GIL, so this is what
-    the cores manage together (memory bandwidth included), with no HTTP around it."""
-    hasher = params.hasher()
+BARE_WARMUP_S = 0.5
 
-    def work() -> None:
-        for _ in range(per_thread):
-            hasher.hash("parallel")
 
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return threads * per_thread / (time.perf_counter() - started)
+async def bare_hash_rate(
+    params: Argon2Parameters, *, duration_s: float, password: str, warmup_s: float = BARE_WARMUP_S
+) -> tuple[float, int]:
+    """Logins' worth of argon2id per second with nothing else to do: the app's own hasher
+    (`postwise.auth.passwords.PasswordHasher`: its thread pool of os.cpu_count() re-niced
+    threads, the same parameters) kept busy by as many verifies in flight as it has threads,
+    counted over `duration_s` after a warm-up, as the logins are. Returns (rate, threads).
+
+    This is the ceiling the logins are held to: on a shared 2-vCPU guest two hashing threads
+    together reach less than twice one hash, so cores ÷ one hash is not reachable even by
+    hashing alone."""
+    settings = Settings.model_construct(
+        argon2_time_cost=params.time_cost,
+        argon2_memory_kib=params.memory_kib,
+        argon2_parallelism=params.parallelism,
+    )
+    hasher = PasswordHasher(settings)
+    threads = os.cpu_count() or 2  # what PasswordHasher sizes its pool with
+    stored = params.hasher().hash(password)
+    loop = asyncio.get_running_loop()
+    counting = False
+    done = 0
+
+    async def work(stop_at: float) -> None:
+        nonlocal done
+        while loop.time() < stop_at:
+            verification = await hasher.verify(stored, password)
+            if not verification.ok:
+                raise BenchError("argon2id refused its own hash")
+            if counting and loop.time() <= stop_at:
+                done += 1
+
+    try:
+        start = loop.time() + warmup_s
+        stop_at = start + duration_s
+        workers = [asyncio.create_task(work(stop_at)) for _ in range(threads)]
+        await asyncio.sleep(max(0.0, start - loop.time()))
+        counting = True
+        await asyncio.gather(*workers)
+    finally:
+        hasher.close()
+    return done / duration_s, threads
 
 
 # --- latency ----------------------------------------------------------------------------------
@@ -204,6 +235,11 @@ class LoginFlood:
         self._max_requests = max_requests
         self._sent = 0
         self._stopping = False
+        # Cleared to pause the flood (bare hashing takes its turn); in-flight requests finish.
+        self._running = asyncio.Event()
+        self._running.set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.windows: dict[str, Window] = {}
         self._window = self.open_window("warmup")
@@ -217,21 +253,36 @@ class LoginFlood:
         return self._sent >= self._max_requests
 
     def open_window(self, name: str) -> Window:
-        self._window = self.windows[name] = Window()
+        """Count from now on in window `name`; opened again, it goes on adding up."""
+        self._window = self.windows.setdefault(name, Window())
         return self._window
 
     async def start(self) -> None:
         connections = [await RawConnection.open(self._base_url) for _ in range(self._concurrency)]
         self._tasks = [asyncio.create_task(self._worker(each)) for each in connections]
 
+    async def pause(self) -> None:
+        """Stop sending and wait for the requests in flight to be answered."""
+        self._running.clear()
+        while self._in_flight:
+            self._idle.clear()
+            await self._idle.wait()
+
+    def resume(self) -> None:
+        self._running.set()
+
     async def stop(self) -> None:
         self._stopping = True
+        self._running.set()
         # In-flight requests finish, so the server is quiet after.
         await asyncio.gather(*self._tasks)
 
     async def _worker(self, connection: RawConnection) -> None:
         try:
             while not self._stopping and self._sent < self._max_requests:
+                if not self._running.is_set():
+                    await self._running.wait()
+                    continue
                 index = self._sent
                 self._sent += 1
                 request = post_json(
@@ -241,6 +292,7 @@ class LoginFlood:
                     {**API_CLIENT, "X-Forwarded-For": forwarded_for(index)},
                 )
                 started = time.perf_counter()
+                self._in_flight += 1
                 try:
                     status, _ = await asyncio.wait_for(
                         connection.request(request), REQUEST_TIMEOUT_S
@@ -251,6 +303,10 @@ class LoginFlood:
                     await connection.close()
                     connection = await RawConnection.open(self._base_url)
                     continue
+                finally:
+                    self._in_flight -= 1
+                    if not self._in_flight:
+                        self._idle.set()
                 window = self._window
                 window.latencies.append(time.perf_counter() - started)
                 window.statuses[status] += 1

@@ -5,6 +5,11 @@ engine runs in the API process, IDLE on the inbox, the in-process Store for fan-
 One message at a time: APPEND, then wait for its event before the next, so each figure is one
 message's whole path (IDLE notification, FETCH, parse, store, commit, publish, socket) and not
 a queue behind the previous one.
+
+The target is Postwise's own share. Dovecot holds every IDLE notification of another session's
+change for a fixed ~500 ms, so in the same run a bare IMAP client IDLEs on the same inbox and
+times when the server announces each message (matched by its EXISTS count); Postwise's share of
+a message is its end-to-end time minus that server delay.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -37,22 +43,63 @@ from bench.auth.server import (
     seed_users,
     server_environment,
 )
+from bench.docs import replace_block
 from bench.sync.server import start
 
 BEGIN = "<!-- bench.push:begin (written by `python -m bench.push --docs`) -->"
 END = "<!-- bench.push:end -->"
 EMAIL = "push@bench.example"
 PASSWORD = "bench-push-password-1"
-TARGET_P95_S = 0.5
+TARGET_OWN_P95_S = 0.05  # Postwise's share: the IMAP server's notification → the socket
+EVENT_WAIT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One message, in seconds from the start of its APPEND (None: never seen)."""
+
+    delivered_s: float | None  # `message.created` on the WebSocket
+    announced_s: float | None  # the IDLE `EXISTS` for it at the bare client
+
+    @property
+    def own_s(self) -> float | None:
+        if self.delivered_s is None or self.announced_s is None:
+            return None
+        return self.delivered_s - self.announced_s
 
 
 @dataclass(frozen=True)
 class Figures:
-    latencies: list[float]
-    server_share: list[float]
-    own_share: list[float]
-    missed: int
+    samples: list[Sample]
     initial_sync_s: float
+    load_before: float
+    load_after: float
+
+    @property
+    def latencies(self) -> list[float]:
+        return [s.delivered_s for s in self.samples if s.delivered_s is not None]
+
+    @property
+    def server_share(self) -> list[float]:
+        return [s.announced_s for s in self.samples if s.announced_s is not None]
+
+    @property
+    def own_share(self) -> list[float]:
+        return [own for s in self.samples if (own := s.own_s) is not None]
+
+    @property
+    def missed(self) -> int:
+        return sum(s.delivered_s is None for s in self.samples)
+
+    @property
+    def unmatched(self) -> int:
+        """Delivered messages the bare client never heard of: left out of the shares."""
+        return sum(s.delivered_s is not None and s.announced_s is None for s in self.samples)
+
+    @property
+    def passed(self) -> bool:
+        own = self.own_share
+        return bool(own) and self.missed == 0 and _ms(own, 0.95) <= TARGET_OWN_P95_S * 1000
 
 
 def _say(text: str) -> None:
@@ -70,20 +117,23 @@ def _message(n: int) -> bytes:
     return bytes(message)
 
 
-async def _next_created(socket: ClientConnection, wait_s: float) -> bool:
+async def _next_created(socket: ClientConnection, wait_s: float) -> float | None:
+    """When the next `message.created` frame arrived (perf_counter), None after `wait_s`."""
     deadline = time.perf_counter() + wait_s
     while (left := deadline - time.perf_counter()) > 0:
         try:
-            frame = json.loads(await asyncio.wait_for(socket.recv(), left))
+            frame = await asyncio.wait_for(socket.recv(), left)
         except TimeoutError:
-            return False
-        if frame.get("type") == "message.created":
-            return True
-    return False
+            return None
+        # Timed before parsing: the frame has reached the client.
+        arrived = time.perf_counter()
+        if json.loads(frame).get("type") == "message.created":
+            return arrived
+    return None
 
 
 class IdleWatcher:
-    """A plain IMAP client IDLEing on the same inbox: when the server itself announces new
+    """A bare IMAP client IDLEing on the same inbox: when the server itself announces new
     mail. Dovecot waits before it tells IDLE sessions about a change another session made
     (it coalesces notifications), and that wait is part of every push; measuring it in the
     same run separates the server's share from Postwise's."""
@@ -91,8 +141,10 @@ class IdleWatcher:
     def __init__(self, host: str, port: int, username: str, password: str) -> None:
         self.client = IMAPClient(host, port=port, ssl=False)
         self.client.login(username, password)
-        self.client.select_folder("INBOX")
-        self.seen: list[float] = []
+        selected = self.client.select_folder("INBOX")
+        # The n-th message APPENDed from now on is announced as EXISTS base + n.
+        self.base = int(selected[b"EXISTS"])
+        self.seen: list[tuple[int, float]] = []  # (EXISTS count, perf_counter)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -103,15 +155,20 @@ class IdleWatcher:
     def _run(self) -> None:
         while not self._stop.is_set():
             responses = self.client.idle_check(timeout=0.2)
-            if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
-                self.seen.append(time.perf_counter())
+            now = time.perf_counter()
+            counts = [int(r[0]) for r in responses if len(r) > 1 and r[1] == b"EXISTS"]
+            if counts:
+                self.seen.append((max(counts), now))
                 # Re-issued after every change, as Postwise's own IDLE connection does, so
                 # both sessions start the server's notification delay from the same state.
                 self.client.idle_done()
                 self.client.idle()
 
-    def first_after(self, moment: float) -> float | None:
-        return next((t for t in self.seen if t >= moment), None)
+    def announced(self, nth: int) -> float | None:
+        """When the server announced the `nth` message (1-based) APPENDed since the start:
+        matched by count, so a late or coalesced notification is never credited to the
+        wrong message. Read once the watcher has stopped."""
+        return next((t for count, t in self.seen if count >= self.base + nth), None)
 
     def stop(self) -> None:
         self._stop.set()
@@ -121,13 +178,11 @@ class IdleWatcher:
 
 
 async def _measure(
-    base_url: str, token: str, imap: IMAPClient, watcher: IdleWatcher, count: int
-) -> tuple[list[float], list[float], list[float], int]:
+    base_url: str, token: str, imap: IMAPClient, count: int
+) -> list[tuple[float, float | None]]:
+    """(APPEND began, frame arrived) per message, perf_counter."""
     ws_url = base_url.replace("http://", "ws://") + "/api/ws"
-    latencies: list[float] = []
-    server_share: list[float] = []
-    own_share: list[float] = []
-    missed = 0
+    timings: list[tuple[float, float | None]] = []
     async with connect(ws_url, max_size=2**22) as socket:
         await socket.send(json.dumps({"type": "auth", "token": token}))
         while json.loads(await socket.recv()).get("type") != "ready":
@@ -136,18 +191,25 @@ async def _measure(
             raw = _message(n)
             began = time.perf_counter()
             await asyncio.to_thread(imap.append, "INBOX", raw)
-            if await _next_created(socket, wait_s=10):
-                latencies.append(time.perf_counter() - began)
-                announced = watcher.first_after(began)
-                if announced is not None:
-                    server_share.append(announced - began)
-                    own_share.append(latencies[-1] - (announced - began))
-            else:
-                missed += 1
-    return latencies, server_share, own_share, missed
+            timings.append((began, await _next_created(socket, wait_s=EVENT_WAIT_S)))
+    return timings
+
+
+def _samples(timings: list[tuple[float, float | None]], watcher: IdleWatcher) -> list[Sample]:
+    samples = []
+    for nth, (began, arrived) in enumerate(timings, start=1):
+        announced = watcher.announced(nth)
+        samples.append(
+            Sample(
+                delivered_s=None if arrived is None else arrived - began,
+                announced_s=None if announced is None else announced - began,
+            )
+        )
+    return samples
 
 
 def run(count: int) -> Figures:
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="postwise-bench-push-") as tmp:
         root = Path(tmp)
         root.chmod(0o755)  # Dovecot's mail processes run as another user
@@ -211,44 +273,51 @@ def run(count: int) -> Figures:
                 watcher = IdleWatcher(dovecot.host, dovecot.imap_port, username, password)
                 watcher.start()
                 try:
-                    latencies, server_share, own_share, missed = asyncio.run(
-                        _measure(server.base_url, token, imap, watcher, count)
-                    )
+                    timings = asyncio.run(_measure(server.base_url, token, imap, count))
                 finally:
                     watcher.stop()
                     imap.logout()
+                samples = _samples(timings, watcher)
         finally:
             smtp.stop()
             dovecot.stop()
-    return Figures(latencies, server_share, own_share, missed, initial)
+    return Figures(samples, initial, load_before, os.getloadavg()[0])
 
 
 def _ms(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def _pair(values: Sequence[float]) -> str:
+    return f"{_ms(values, 0.5):.0f} / {_ms(values, 0.95):.0f} ms"
+
+
 def report(f: Figures, count: int) -> str:
-    p95 = _ms(f.latencies, 0.95) if f.latencies else float("inf")
-    verdict = "PASS" if p95 < TARGET_P95_S * 1000 and f.missed == 0 else "MISS"
+    own = f.own_share
     stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {sys.version.split()[0]}"
     lines = [
-        f"Push benchmark, {stamp}",
+        f"Push benchmark, {stamp}, {os.cpu_count()} cores, load average (1 min) "
+        f"{f.load_before:.2f} before / {f.load_after:.2f} after",
         "",
         "| figure | value | target | result |",
         "|---|---|---|---|",
         f"| messages APPENDed one at a time by another IMAP client | {count} |  |  |",
-        f"| APPEND → `message.created` on the WebSocket, p50 | {_ms(f.latencies, 0.5):.0f} ms "
-        "|  |  |",
-        f"| … p95 | {p95:.0f} ms | < 500 ms | {verdict} |",
-        f"| … max / mean | {_ms(f.latencies, 1.0):.0f} ms / "
-        f"{statistics.fmean(f.latencies) * 1000:.0f} ms |  |  |",
-        f"| … of which the IMAP server: APPEND → IDLE `EXISTS` at a plain client, p50 / p95 "
-        f"| {_ms(f.server_share, 0.5):.0f} / {_ms(f.server_share, 0.95):.0f} ms |  |  |",
-        f"| … Postwise's own share per message (the rest: IDLE → fetch, parse, store, publish, "
-        f"socket), p50 / p95 | {_ms(f.own_share, 0.5):.0f} / {_ms(f.own_share, 0.95):.0f} ms "
-        "|  |  |",
-        f"| events not received within 10 s | {f.missed} | 0 |  |",
+        f"| end to end: APPEND → `message.created` on the WebSocket, p50 / p95 "
+        f"| {_pair(f.latencies)} |  |  |",
+        f"| the IMAP server's own delay: APPEND → IDLE `EXISTS` at a bare IMAP client, "
+        f"p50 / p95 | {_pair(f.server_share)} |  |  |",
+        f"| **Postwise's share**: the server's IDLE notification → the WebSocket frame "
+        f"(end to end minus the server's delay, per message), p50 / p95 | {_pair(own)} "
+        f"| p95 ≤ {TARGET_OWN_P95_S * 1000:.0f} ms | {'PASS' if f.passed else 'MISS'} |",
+        f"| … Postwise's share, max / mean | {_ms(own, 1.0):.0f} ms / "
+        f"{statistics.fmean(own) * 1000 if own else float('nan'):.0f} ms |  |  |",
+        f"| events not received within {EVENT_WAIT_S:.0f} s | {f.missed} | 0 "
+        f"| {'PASS' if f.missed == 0 else 'MISS'} |",
+        f"| events the bare client heard no EXISTS for (left out of the shares) "
+        f"| {f.unmatched} |  |  |",
         f"| not timed: connecting the account and its initial sync | {f.initial_sync_s:.1f} s "
         "|  |  |",
     ]
@@ -256,15 +325,25 @@ def report(f: Figures, count: int) -> str:
 
 
 def write_docs(path: Path, text: str) -> None:
-    content = path.read_text()
     command = "Command: `.venv/bin/python -m bench.push --docs docs/benchmarks.md`"
-    block = f"{BEGIN}\n\n{command}\n\n{text}\n\n{END}"
-    if BEGIN in content and END in content:
-        head = content[: content.index(BEGIN)]
-        tail = content[content.index(END) + len(END) :]
-        path.write_text(head + block + tail)
-    else:
-        path.write_text(content.rstrip() + "\n\n## Push (live events)\n\n" + block + "\n")
+    block = f"{BEGIN}\n\n{command}\n\n{text}\n\n{METHOD}\n\n{END}"
+    replace_block(path, section="## Push (live events)", begin=BEGIN, end=END, block=block)
+
+
+METHOD = """\
+Method. One `postwise serve` (SQLite, the sync engine in the API process, IDLE on the inbox,
+the in-process Store) with one Dovecot account; a second IMAP client APPENDs a message, the
+bench waits for its `message.created` frame on an authenticated WebSocket, then APPENDs the
+next. Dovecot holds every IDLE notification of another session's change for a fixed ~500 ms
+(`NOTIFY_DELAY_MSECS` in its `mailbox-watch.c`, not configurable), so the target is Postwise's
+own share: in the same run a bare IMAP client (imapclient, in a thread of the bench) IDLEs on
+the same inbox, re-issuing IDLE after each change as Postwise does, and times the server's
+`EXISTS` for each message (matched by count); Postwise's share of a message is its end-to-end
+time minus that server delay (its IDLE response, `DONE`, `SELECT`, `UID SEARCH`, `UID FETCH`,
+parse, store, thread, commit, publish, the socket). Traced, Postwise's IDLE session hears the
+server 0.4 ms after the bare client at the median; on a loaded machine thread scheduling on
+either side adds noise to the difference in both directions. The load average is printed
+because other work on the machine shows up directly in these milliseconds."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
