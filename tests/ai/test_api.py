@@ -357,9 +357,17 @@ async def test_a_remote_provider_triages_and_a_second_pass_pays_nothing(
         await upload(h, headers, [NEWSLETTER, QUESTION, ALERT])
         await triaged(h, user_id, 3)
         calls = [c for c in openai_standin.chats() if c.body.get("model") == model]
-        assert len(calls) == 3
+        # One call per message, as the user is billed (the usage report). The stand-in may
+        # record one more request when a loaded machine makes the SDK's connection retry a
+        # request the server had already read (the fresh-clone run saw 4 once): that is the
+        # transport's, not a message asked twice, which would build a second prompt (each
+        # prompt has its own random delimiter tag).
+        usage = (await h.http.get("/api/ai/usage", headers=headers)).json()["items"]
+        assert sum(day["calls"] for day in usage if day["model"] == model) == 3
+        assert len({call.user_prompt for call in calls}) == 3
         # Mail reaches the model only as delimited data.
         assert all("<mail-" in call.user_prompt for call in calls)
+        first_pass = len(calls)
         async with h.services.sessionmaker() as db:
             rows = (
                 await db.scalars(select(MessageInsight).where(MessageInsight.user_id == user_id))
@@ -371,7 +379,9 @@ async def test_a_remote_provider_triages_and_a_second_pass_pays_nothing(
         # The same mail again (a re-sync, a restart): answered from the cache, no call.
         await h.services.jobs.send("ai.triage", user_id=str(user_id), message_ids=ids)
         await triaged(h, user_id, 3)
-        assert len([c for c in openai_standin.chats() if c.body.get("model") == model]) == 3
+        assert len([c for c in openai_standin.chats() if c.body.get("model") == model]) == (
+            first_pass
+        )
 
 
 async def test_a_first_mirror_is_left_to_the_backfill_which_triages_it_afterwards(
