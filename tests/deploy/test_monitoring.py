@@ -422,6 +422,15 @@ def test_every_dashboard_query_returns_data_from_a_real_prometheus(
         "sum(postwise_job_retries_total) > 0",
     ):
         _until(functools.partial(seen, prometheus, after), after)
+    # Latency quantiles need requests between two scrapes: on a loaded machine all of the
+    # requests above can land before the first scrape of their series, leaving a rate of zero
+    # (a NaN quantile; the fresh-clone run saw it). A few more now, then wait until the
+    # recording rule has a number.
+    with httpx.Client(base_url=topology.url, timeout=30) as http:
+        for _ in range(5):
+            http.get("/api/users/me")
+    p95 = "postwise:http_request_duration_seconds:p95_5m >= 0"
+    _until(functools.partial(seen, prometheus, p95), p95)
     time.sleep(2.5)  # two more scrapes and rule evaluations after the last of it
 
     present = prometheus.series_names()
