@@ -405,6 +405,10 @@ def _drive_traffic(topology: Topology, prometheus: Prometheus) -> None:
 
 
 @pytest.mark.backend
+# In the topology tests' xdist group, so never beside them: run at the same time in the other
+# worker (two topologies' nginx, API and worker processes starting together on two cores), the
+# fresh-clone runs saw this test's latency quantile never get a value; alone it always does.
+@pytest.mark.xdist_group("topology")
 @pytest.mark.skipif(
     BACKEND != "postgres", reason="several processes need PostgreSQL + Redis (postgres pass)"
 )
@@ -430,7 +434,7 @@ def test_every_dashboard_query_returns_data_from_a_real_prometheus(
         for _ in range(5):
             http.get("/api/users/me")
     p95 = "postwise:http_request_duration_seconds:p95_5m >= 0"
-    _until(functools.partial(seen, prometheus, p95), p95)
+    _until(functools.partial(seen, prometheus, p95), p95, timeout=90.0)
     time.sleep(2.5)  # two more scrapes and rule evaluations after the last of it
 
     present = prometheus.series_names()
