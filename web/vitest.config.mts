@@ -1,6 +1,21 @@
 import react from "@vitejs/plugin-react";
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { globSync } from "tinyglobby";
 import { defineConfig } from "vitest/config";
+
+const TESTS = "src/**/*.test.{ts,tsx}";
+
+// A file that replaces a module with `vi.mock` needs a module registry of its own: in a shared
+// one, a file that imported the real module earlier in the same worker would win. The others
+// share their worker's environment and modules (`isolate: false`), which halves the suite's
+// CPU: jsdom and the MUI imports are set up once per worker instead of once per file. The
+// setup file resets what tests change globally (the DOM, stubbed globals, the auth store).
+const root = fileURLToPath(new URL(".", import.meta.url));
+const mocking = globSync(TESTS, { cwd: root }).filter((file) =>
+  /\bvi\.(do)?[mM]ock\(/.test(readFileSync(`${root}/${file}`, "utf8")),
+);
 
 export default defineConfig({
   plugins: [react()],
@@ -10,7 +25,13 @@ export default defineConfig({
   test: {
     environment: "jsdom",
     setupFiles: ["./vitest.setup.ts"],
-    include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // Vitest leaves a core to its main process by default (one worker on a 2-core machine),
+    // which mostly waits while the workers run the files.
+    maxWorkers: availableParallelism(),
+    projects: [
+      { extends: true, test: { name: "isolated", include: mocking } },
+      { extends: true, test: { name: "shared", include: [TESTS], exclude: mocking, isolate: false } },
+    ],
   },
 });

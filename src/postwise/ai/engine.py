@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
@@ -34,14 +34,17 @@ from postwise.ai.breaker import Breakers, CircuitBreaker
 from postwise.ai.mailview import MailView
 from postwise.ai.models import AiSettings
 from postwise.ai.providers.base import Provider, ReplyRequest, TaskSpec
+from postwise.ai.providers.errors import ProviderError, Usage
 from postwise.ai.providers.local import LocalProvider
-from postwise.ai.providers.openai import OpenAIProvider, ProviderError, Usage
 from postwise.ai.redact import Redactor
 from postwise.ai.specs import TRIAGE
 from postwise.ai.usage import DayUsage
 from postwise.config import Settings
 from postwise.kit.crypto import DecryptionError, Keyring
 from postwise.observability.metrics import Metrics
+
+if TYPE_CHECKING:
+    from postwise.ai.providers.openai import OpenAIProvider
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -508,6 +511,10 @@ class Assistant:
         slot = (base_url, fingerprint, model)
         client = self._clients.get(slot)
         if client is None:
+            # Imported on first use: the `openai` SDK costs about 0.5 s of CPU to import, which
+            # an instance with only the local provider never needs.
+            from postwise.ai.providers.openai import OpenAIProvider
+
             client = OpenAIProvider(
                 base_url=self.settings.openai_base_url,
                 api_key=key,

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from postwise.ai.local import analysis, reply, summary, triage
+from postwise.ai.local import analysis, reply, summary
 from postwise.ai.mailview import MailView
 from postwise.ai.providers.base import ReplyRequest, TaskSpec
 
@@ -48,6 +48,10 @@ class LocalProvider:
             raise ValueError("a task needs at least one message")
         result: BaseModel
         if spec.name == "triage":
+            # Imported here: the triage models bring scikit-learn and SciPy (about 1 s of CPU
+            # to import), which an API process whose jobs run in a worker never needs.
+            from postwise.ai.local import triage
+
             result = triage.triage(mails[-1], now=self._now(mails[-1:]))
         elif spec.name == "thread_summary":
             result = summary.thread_summary(mails, now=self._now(mails))

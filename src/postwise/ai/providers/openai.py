@@ -18,10 +18,9 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import openai
 from openai import AsyncOpenAI
@@ -32,6 +31,13 @@ from pydantic import BaseModel, ValidationError
 
 from postwise.ai.mailview import MailView
 from postwise.ai.providers.base import ReplyRequest, TaskSpec
+from postwise.ai.providers.errors import (
+    UNAVAILABLE,
+    ErrorCode,
+    InvalidAnswerError,
+    ProviderError,
+    Usage,
+)
 from postwise.ai.specs import mail_prompt, new_tag, reply_instructions
 from postwise.config import Settings
 
@@ -42,22 +48,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (Ollama, llama.cpp) take any key, but the SDK refuses to run without one.
 NO_KEY = "no-key"
 
-ErrorCode = Literal[
-    "timeout",
-    "connection",
-    "rate_limited",
-    "server_error",
-    "unauthorized",
-    "not_found",
-    "bad_request",
-    "invalid_answer",
-]
-# The failures that say the server is unavailable (what the circuit breaker counts); the
-# others are about one key, one request or one answer.
-UNAVAILABLE: frozenset[ErrorCode] = frozenset(
-    {"timeout", "connection", "rate_limited", "server_error"}
-)
-
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
 # A Retry-After longer than this is not waited for: the local provider answers instead.
@@ -66,46 +56,20 @@ MAX_EMBED_CHARS = 8_000
 # What of a bad answer is sent back in the repair request.
 MAX_ECHO_CHARS = 4_000
 
+__all__ = [
+    "UNAVAILABLE",
+    "ErrorCode",
+    "InvalidAnswerError",
+    "OpenAIProvider",
+    "ProviderError",
+    "Usage",
+    "provider_from_settings",
+]
+
 REPAIR_PROMPT = (
     "Your answer is not valid: {error}\n"
     "Answer again with only the corrected JSON object matching the schema, nothing else."
 )
-
-
-class ProviderError(Exception):
-    def __init__(self, code: ErrorCode, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code: ErrorCode = code
-        self.detail = detail
-
-    @property
-    def server_unavailable(self) -> bool:
-        return self.code in UNAVAILABLE
-
-
-class InvalidAnswerError(ProviderError):
-    def __init__(self, detail: str) -> None:
-        super().__init__("invalid_answer", detail)
-
-
-@dataclass
-class Usage:
-    """What one task cost, over every request it made (retries and the repair included)."""
-
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    def add(self, reported: CompletionUsage | None, *, sent: str, received: str) -> None:
-        if reported is not None:
-            self.prompt_tokens += reported.prompt_tokens
-            self.completion_tokens += reported.completion_tokens
-            return
-        # Some compatible servers report no usage: about four characters a token, so the
-        # budget still holds.
-        self.prompt_tokens += len(sent) // 4
-        self.completion_tokens += len(received) // 4
-
 
 _STRICT_REFUSES = frozenset({"default", "maxLength", "minLength", "title"})
 
