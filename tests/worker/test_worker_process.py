@@ -13,9 +13,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from postwise.store import create_store
-from postwise.worker.broker import build_broker
+from postwise.worker.broker import CONSUMER_GROUP, build_broker
 from postwise.worker.queue import JobQueue
 from postwise.worker.registry import load_jobs
 from postwise.worker.tasks import HEARTBEAT_PREFIX
@@ -37,6 +38,19 @@ def _worker_env(settings, data_dir: Path) -> dict[str, str]:
         POSTWISE_STORE_PREFIX=settings.store_prefix,
     )
     return env
+
+
+async def _stream_state(redis_url: str, stream: str) -> str:
+    raw = aioredis.Redis.from_url(redis_url)
+    try:
+        return (
+            f"stream length {await raw.xlen(stream)}, groups {await raw.xinfo_groups(stream)}, "
+            f"pending {await raw.xpending(stream, CONSUMER_GROUP)}"
+        )
+    except Exception as error:  # a diagnostic: whatever Redis says goes in
+        return f"stream state unknown: {error!r}"
+    finally:
+        await raw.aclose()
 
 
 async def test_worker_process_runs_a_job_from_redis(make_settings, tmp_path: Path) -> None:
@@ -64,7 +78,10 @@ async def test_worker_process_runs_a_job_from_redis(make_settings, tmp_path: Pat
             if raw is not None and json.loads(raw)["origin"] == origin:
                 seen = json.loads(raw)
             await asyncio.sleep(0.05)
-        assert seen is not None, f"job did not finish; worker log:\n{log_path.read_text()}"
+        if seen is None:
+            # Seen once in a full run (never alone): say where the job was, to learn why.
+            stream = await _stream_state(redis_url, f"{settings.store_prefix}jobs")
+            pytest.fail(f"job did not finish; {stream}; worker log:\n{log_path.read_text()}")
         assert seen["runner"] == f"{_hostname()}:{worker.pid}"
     finally:
         worker.send_signal(signal.SIGTERM)
