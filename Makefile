@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS := never
 # __pycache__ folders, so letting Python write them changes nothing else.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: bench-ai bench-auth bench-compose bench-dashboard bench-mail bench-push bench-scale bench-soak bench-search bench-sync bench-web demo lane-checks lane-python run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-ai bench-auth bench-compose bench-dashboard bench-mail bench-push bench-scale bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -40,23 +40,7 @@ test:
 	else echo "make test: FAILED after $$elapsed s"; fi; \
 	exit $$status
 
-# Two lanes at once: the Python passes, and the static checks with the web app (build, Vitest,
-# browser). The Python passes leave about a third of the two cores idle (tests waiting on Dovecot,
-# SMTP, worker processes and timers), which the web lane's work fills. Each line says its lane.
-test-all: services $(VENV)/.synced web/node_modules/.package-lock.json
-	@$(MAKE) --no-print-directory -j2 lane-python lane-checks
-
-# MAKEFLAGS= : each lane runs its own steps one after the other, outside the jobserver.
-lane-python:
-	@set -o pipefail; started=$$(date +%s); \
-	{ MAKEFLAGS= $(MAKE) --no-print-directory test-python-sqlite && \
-	  MAKEFLAGS= $(MAKE) --no-print-directory test-python-postgres; } 2>&1 | sed -u 's/^/[python] /'; \
-	echo "[python] lane done in $$(( $$(date +%s) - started )) s"
-
-lane-checks:
-	@set -o pipefail; started=$$(date +%s); \
-	MAKEFLAGS= $(MAKE) --no-print-directory lint typecheck test-web 2>&1 | sed -u 's/^/[checks] /'; \
-	echo "[checks] lane done in $$(( $$(date +%s) - started )) s"
+test-all: services lint typecheck test-python test-web
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || { echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
