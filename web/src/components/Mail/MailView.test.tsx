@@ -201,8 +201,11 @@ describe("MailView", () => {
 
   it("puts the row back when the server refuses, and says why in words", async () => {
     await renderInbox(server(() => problem(503, "unavailable", { title: "Service Unavailable" })));
-    const user = userEvent.setup();
-    // The row's own buttons show on hover and focus (CSS), hence `hidden` here.
+    // No pointer move onto the button: it stays inside the row that the pointer is over.
+    const user = userEvent.setup({ skipHover: true });
+    // The row's own buttons exist only while the pointer is over it (or it holds the focus).
+    expect(within(row("t2")!).queryByRole("button", { name: "Archive Subject 2", hidden: true })).toBeNull();
+    fireEvent.pointerOver(row("t2")!);
     await user.click(within(row("t2")!).getByRole("button", { name: "Archive Subject 2", hidden: true }));
     await waitFor(() =>
       expect(screen.getByRole("alert")).toHaveTextContent(
@@ -214,8 +217,11 @@ describe("MailView", () => {
 
   it("moves the keyboard focus to the next row when the focused row is archived", async () => {
     await renderInbox();
+    // Focus inside the row brings its buttons, so a keyboard user can Tab to them.
+    act(() => row("t2")!.querySelector<HTMLElement>(".pw-link")!.focus());
     const archive = within(row("t2")!).getByRole("button", { name: "Archive Subject 2", hidden: true });
     act(() => archive.focus());
+    expect(within(row("t2")!).getByRole("button", { name: "Archive Subject 2", hidden: true })).toBe(archive);
     fireEvent.click(archive);
     await waitFor(() => expect(row("t2")).toBeNull());
     await waitFor(() => expect(document.activeElement).toBe(row("t3")?.querySelector(".pw-link")));

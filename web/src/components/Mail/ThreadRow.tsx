@@ -1,13 +1,10 @@
 "use client";
 
 import ArchiveOutlined from "@mui/icons-material/ArchiveOutlined";
-import AttachFile from "@mui/icons-material/AttachFile";
 import DeleteOutline from "@mui/icons-material/DeleteOutlined";
 import DraftsOutlined from "@mui/icons-material/DraftsOutlined";
 import MarkEmailUnreadOutlined from "@mui/icons-material/MarkEmailUnreadOutlined";
-import Star from "@mui/icons-material/Star";
-import StarBorder from "@mui/icons-material/StarBorder";
-import { memo, type MouseEvent } from "react";
+import { memo, useState, type FocusEvent, type MouseEvent } from "react";
 
 import { categoryLabel } from "@/components/Assistant/categories";
 
@@ -54,8 +51,14 @@ interface ThreadRowProps {
 
 const MAX_LABELS = 2;
 
-// The assistant's marks are plain SVG paths (Material's LabelImportant and Reply), not icon
-// components: a row is rendered and recycled on every scroll step.
+// Every icon a row always shows is a plain SVG path (Material's LabelImportant, Reply, Star,
+// StarBorder and AttachFile), not an icon component: a row is rendered and recycled on every
+// scroll step, and an MUI icon costs a styled component each time.
+const STAR_PATH = "M12 17.27 18.18 21l-1.64-7.03L22 9.24l-7.19-.61L12 2 9.19 8.63 2 9.24l5.46 4.73L5.82 21z";
+const STAR_BORDER_PATH =
+  "m22 9.24-7.19-.62L12 2 9.19 8.63 2 9.24l5.46 4.73L5.82 21 12 17.27 18.18 21l-1.63-7.03zM12 15.4l-3.76 2.27 1-4.28-3.32-2.88 4.38-.38L12 6.1l1.71 4.04 4.38.38-3.32 2.88 1 4.28z";
+const ATTACH_PATH =
+  "M16.5 6v11.5c0 2.21-1.79 4-4 4s-4-1.79-4-4V5c0-1.38 1.12-2.5 2.5-2.5s2.5 1.12 2.5 2.5v10.5c0 .55-.45 1-1 1s-1-.45-1-1V6H10v9.5c0 1.38 1.12 2.5 2.5 2.5s2.5-1.12 2.5-2.5V5c0-2.21-1.79-4-4-4S7 2.79 7 5v12.5c0 3.04 2.46 5.5 5.5 5.5s5.5-2.46 5.5-5.5V6z";
 const IMPORTANT_PATH =
   "M3.5 18.99l11 .01c.67 0 1.27-.33 1.63-.84L20.5 12l-4.37-6.16c-.36-.51-.96-.84-1.63-.84l-11 .01L8.34 12 3.5 18.99z";
 const REPLY_PATH = "M10 9V5l-7 7 7 7v-4.1c5 0 8.5 1.6 11 5.1-1-5-4-10-11-11z";
@@ -70,8 +73,25 @@ function Mark({ className, title, path }: { className: string; title: string; pa
   );
 }
 
+function Icon({ path, className, title }: { path: string; className?: string; title?: string }) {
+  return (
+    <svg className={className} viewBox="0 0 24 24" width="20" height="20" focusable="false" aria-hidden={title ? undefined : true} role={title ? "img" : undefined}>
+      {title && <title>{title}</title>}
+      <path d={path} />
+    </svg>
+  );
+}
+
 function ThreadRowImpl({ thread, index, setSize, start, height, selected, focused, open, context, handlers }: ThreadRowProps) {
   const { narrow } = context;
+  // The archive, trash and read buttons exist only in the row under the pointer or holding the
+  // focus (where CSS shows them): the other rows, recycled on every scroll step, skip their
+  // nine elements each.
+  const [pointerIn, setPointerIn] = useState(false);
+  const [focusIn, setFocusIn] = useState(false);
+  const onBlur = (event: FocusEvent<HTMLDivElement>) => {
+    if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setFocusIn(false);
+  };
   const senders = formatSenders(thread.participants, context.ownAddresses, thread.message_count);
   const subject = thread.subject.trim() || "(no subject)";
   const date = formatListDate(thread.last_message_at, context.now);
@@ -108,11 +128,11 @@ function ThreadRowImpl({ thread, index, setSize, start, height, selected, focuse
       title={thread.starred ? "Starred" : "Not starred"}
       onClick={() => handlers.act(thread.starred ? "unstar" : "star", thread.id)}
     >
-      {thread.starred ? <Star fontSize="small" className="pw-starred" /> : <StarBorder fontSize="small" />}
+      {thread.starred ? <Icon path={STAR_PATH} className="pw-starred" /> : <Icon path={STAR_BORDER_PATH} />}
     </button>
   );
   const attachment = thread.has_attachments ? (
-    <AttachFile fontSize="small" className="pw-attach" titleAccess="Has attachments" />
+    <Icon path={ATTACH_PATH} className="pw-attach" title="Has attachments" />
   ) : null;
   const time = (
     <time className="pw-date" dateTime={thread.last_message_at} title={formatFullDate(thread.last_message_at)}>
@@ -132,6 +152,10 @@ function ThreadRowImpl({ thread, index, setSize, start, height, selected, focuse
       aria-setsize={setSize}
       aria-posinset={index + 1}
       style={{ height, transform: `translateY(${start}px)` }}
+      onPointerEnter={() => setPointerIn(true)}
+      onPointerLeave={() => setPointerIn(false)}
+      onFocus={() => setFocusIn(true)}
+      onBlur={onBlur}
     >
       <input
         type="checkbox"
@@ -182,7 +206,7 @@ function ThreadRowImpl({ thread, index, setSize, start, height, selected, focuse
         )}
       </a>
       {narrow && star}
-      {!narrow && (
+      {!narrow && (pointerIn || focusIn) && (
         <span className="pw-hover-actions">
           <button type="button" className="pw-icon" aria-label={`Archive ${subject}`} title="Archive" onClick={() => handlers.act("archive", thread.id)}>
             <ArchiveOutlined fontSize="small" />

@@ -124,7 +124,8 @@ export const ListScroller = styled("div")(({ theme }) => {
       borderRadius: 4,
       color: palette.text.secondary,
     },
-    "& .pw-attach": { flex: "none", fontSize: 18, color: palette.text.secondary },
+    "& .pw-row svg": { flex: "none", fill: "currentColor" },
+    "& .pw-attach": { width: 18, height: 18, color: palette.text.secondary },
     // The assistant's marks: important (the accent's warm cousin, as Gmail's), needs a reply, category.
     "& .pw-imp, & .pw-needs": { flex: "none", display: "inline-flex", width: 16, height: 16 },
     "& .pw-imp svg": { fill: palette.warning.main },
