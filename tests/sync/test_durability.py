@@ -40,7 +40,13 @@ async def _server_flags(mailbox: Mailbox, folder: str) -> dict[str, set[str]]:
             )
             found = {}
             for item in data.values():
-                header = item[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode()
+                header_bytes = item.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]")
+                if header_bytes is None:
+                    # Expunged by the sync engine's session between our SEARCH and FETCH:
+                    # Dovecot answers NIL for it. It is leaving; the next check sees the folder
+                    # without it.
+                    continue
+                header = header_bytes.decode()
                 msgid = header.split(":", 1)[1].strip().strip("<>")
                 found[msgid] = {f.decode() for f in item[b"FLAGS"]}
             return found
