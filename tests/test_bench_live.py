@@ -14,7 +14,7 @@ from tests.fixtures.dovecot import require_dovecot
 
 
 def test_thread_list_bench_pages_a_seeded_mailbox(tmp_path: Path) -> None:
-    figures = threads.run(messages=600, clients=3, window_s=1.0)
+    figures = threads.run(messages=600, clients=3, window_s=1.0, idle_s=0.5, pages=20)
     assert figures.errors == 0
     assert figures.threads > 100 and figures.idle and figures.loaded
     docs = tmp_path / "benchmarks.md"

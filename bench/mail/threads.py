@@ -238,16 +238,16 @@ class _Phases:
 
 
 async def _measure(
-    base_url: str, server_pid: int, token: str, clients: int, window_s: float
+    base_url: str, server_pid: int, token: str, clients: int, window_s: float, idle_s: float
 ) -> _Phases:
     idle: list[float] = []
     errors: list[int] = []
     rng = random.Random(7)
     # Idle: one client, sequential, after a warm-up of the same (long enough that the first
     # pages' one-time costs, seen as a third more CPU per page after 2 s, are behind it).
-    await _client(base_url, token, time.perf_counter() + 5, [], errors, rng)
+    await _client(base_url, token, time.perf_counter() + idle_s, [], errors, rng)
     cpu_before = tree_cpu(server_pid)
-    await _client(base_url, token, time.perf_counter() + 5, idle, errors, rng)
+    await _client(base_url, token, time.perf_counter() + idle_s, idle, errors, rng)
     idle_cpu_s = tree_cpu(server_pid) - cpu_before
     loaded: list[float] = []
     stop_at = time.perf_counter() + window_s
@@ -262,7 +262,10 @@ async def _measure(
     return _Phases(idle, loaded, idle_cpu_s, loaded_cpu_s, len(errors))
 
 
-def run(messages: int, clients: int, window_s: float) -> Figures:
+def run(
+    messages: int, clients: int, window_s: float, idle_s: float = 5.0, pages: int = 200
+) -> Figures:
+    """`idle_s`: the warm-up and the idle phase, each; `pages`: the in-process breakdown's."""
     with tempfile.TemporaryDirectory(prefix="postwise-bench-mail-") as tmp:
         data_dir = Path(tmp)
         port = free_port()
@@ -282,9 +285,11 @@ def run(messages: int, clients: int, window_s: float) -> Figures:
             )
             login.raise_for_status()
             token = login.json()["access_token"]
-            phases = asyncio.run(_measure(server.base_url, server.pid, token, clients, window_s))
+            phases = asyncio.run(
+                _measure(server.base_url, server.pid, token, clients, window_s, idle_s)
+            )
         # With the server stopped: nothing else uses the CPU this measures.
-        breakdown = inprocess.measure(data_dir, EMAIL, pages=200)
+        breakdown = inprocess.measure(data_dir, EMAIL, pages=pages)
     return Figures(
         messages=messages,
         threads=threads,

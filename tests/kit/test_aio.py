@@ -1,11 +1,12 @@
-"""wait_event: a cancellation is never lost, even when the event is set at the same moment."""
+"""wait_event and cancel_and_wait: a cancellation is never lost, even when the event is set at
+the same moment or the task swallows one."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 
-from postwise.kit.aio import wait_event
+from postwise.kit.aio import cancel_and_wait, wait_event
 
 
 async def test_true_when_set_false_on_timeout() -> None:
@@ -56,3 +57,40 @@ async def test_a_loop_whose_cancellation_was_swallowed_stops_at_its_next_round()
     task.cancel()
     done, _ = await asyncio.wait({task}, timeout=2)
     assert done == {task} and task.cancelled()
+
+
+async def test_cancel_and_wait_repeats_a_cancellation_the_task_lost() -> None:
+    # A reader that loses the first cancellation (as one inside redis-py can) and blocks on its
+    # next read: one cancel() leaves it running for the whole read; repeating it ends it.
+    reads = 0
+
+    async def reader() -> None:
+        nonlocal reads
+        while True:
+            reads += 1
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(30)
+                continue
+            if reads > 1:
+                raise asyncio.CancelledError
+
+    task = asyncio.create_task(reader())
+    await asyncio.sleep(0)
+    assert await cancel_and_wait({task}, 5) == set()
+    assert task.cancelled() and reads == 2
+
+
+async def test_cancel_and_wait_returns_what_is_still_running_at_the_bound() -> None:
+    stop = False
+
+    async def stubborn() -> None:
+        while not stop:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(30)
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    assert await cancel_and_wait({task}, 0.3) == {task}
+    stop = True
+    task.cancel()
+    await asyncio.wait({task})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from postwise.accounts.models import SyncState
 from postwise.mail.models import Folder, Message, Thread
 from postwise.sync.context import SyncContext
 from postwise.sync.imap import ImapSession
+from postwise.sync.mailbox import MailboxSync
 from tests.fixtures.dovecot import Dovecot
 from tests.sync.conftest import (
     Mailbox,
@@ -228,3 +230,52 @@ async def test_idle_is_reissued_and_still_delivers(
     assert len(started) >= 2
     # Checked once a second while idling, so a little late under load, never early.
     assert 4.5 <= started[1] - started[0] <= 9
+
+
+async def test_a_stopped_loop_lets_go_of_its_idle_connection_at_once(
+    mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An IDLE check that blocks for a minute, and a close() that would wait as long for it:
+    # only cutting the connection lets the loop stop (and the check's thread go) within 10 s.
+    # The test Dovecot says "still here" every second; the check looks through those, as it
+    # would block on a server that keeps quiet.
+    monkeypatch.setattr("postwise.sync.imap.CLOSE_WAIT_S", 60.0)
+    waiting = threading.Event()
+    returned = threading.Event()
+    original = ImapSession.idle_wait
+
+    def watched(self: ImapSession, timeout: float) -> bool:
+        check = self.client.idle_check
+
+        def quiet_check(timeout: float | None = None) -> list[tuple[object, ...]]:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                began = time.monotonic()
+                responses = check(timeout=1.0)
+                changes = [r for r in responses if r[:1] != (b"OK",)]
+                if changes:
+                    return changes
+                if not responses and time.monotonic() - began < 0.9:
+                    return []  # nothing, at once: the connection is gone
+            return []
+
+        self.client.idle_check = quiet_check  # type: ignore[method-assign]
+        waiting.set()
+        try:
+            return original(self, timeout)
+        finally:
+            returned.set()
+
+    monkeypatch.setattr(ImapSession, "idle_wait", watched)
+    mailbox.append(make_message(1)[0])
+    loop = MailboxSync(mailbox.ctx, mailbox.account_id)
+    task = asyncio.create_task(loop.run())
+    try:
+        await wait_for(lambda: _idle(mailbox))
+        await asyncio.to_thread(waiting.wait, 10)
+        assert waiting.is_set(), "the IDLE connection never began waiting"
+    finally:
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=10)
+    assert done, "the loop was still stopping after 10 s"
+    assert await asyncio.to_thread(returned.wait, 5), "the IDLE check's thread is still blocked"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 
 async def wait_event(event: asyncio.Event, timeout: float) -> bool:  # noqa: ASYNC109
@@ -32,3 +33,31 @@ def stop_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+# How often a cancellation is repeated while the task has not ended.
+RECANCEL_EVERY_S = 0.1
+
+
+async def cancel_and_wait(
+    tasks: set[asyncio.Task[Any]],
+    timeout: float,  # noqa: ASYNC109 (a bound on the stop, not on an operation of the caller)
+) -> set[asyncio.Task[Any]]:
+    """Cancel `tasks` and wait up to `timeout` seconds for them to end; returns those still
+    running then.
+
+    The cancellation is repeated until each task ends: one can be lost on its way through
+    redis-py (see `worker.broker._next_message`), after which taskiq's stream reader blocks on
+    its next read, and the next, until the connections are closed.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        left = deadline - loop.time()
+        if left <= 0:
+            break
+        _, pending = await asyncio.wait(pending, timeout=min(RECANCEL_EVERY_S, left))
+    return pending

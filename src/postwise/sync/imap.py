@@ -170,12 +170,17 @@ class ImapSession:
             except (TimeoutError, IMAPClientError, imaplib.IMAP4.error, OSError) as error:
                 raise ImapError(_described(error)) from error
 
+    def interrupt(self) -> None:
+        """Cut the connection under whatever command another thread is waiting in (an IDLE
+        check blocks for up to its tick): it fails at once. Thread-safe; `close()` follows."""
+        with contextlib.suppress(OSError):
+            self.client.socket().shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         """Log out; if a command is still running in another thread, cut the socket instead,
         which makes that command fail at once rather than hold the thread."""
         if not self._lock.acquire(timeout=CLOSE_WAIT_S):
-            with contextlib.suppress(OSError):
-                self.client.socket().shutdown(socket.SHUT_RDWR)
+            self.interrupt()
             return
         try:
             if self._idling:

@@ -356,6 +356,12 @@ class MailboxSync:
             finally:
                 if idling and self.ctx.metrics is not None:
                     self.ctx.metrics.sync_idle_connections.dec()
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Stopping: the thread in the IDLE check would hold the connection until
+                    # its tick ends (up to IDLE_TICK_S, every stop and shutdown); an IDLE
+                    # needs no goodbye, so cut it and let the thread go now.
+                    imap.interrupt()
                 await asyncio.to_thread(imap.close)
 
     async def _state(

@@ -10,6 +10,7 @@ import structlog
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from postwise.config import Settings
+from postwise.kit.aio import cancel_and_wait
 from postwise.observability.exporter import serve_metrics
 from postwise.observability.metrics import Metrics
 from postwise.runtime import open_runtime
@@ -72,11 +73,9 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
             stopping.cancel()
         finally:
             log.info("worker_stopping")
-            for task in (receiver, scheduler):
-                task.cancel()
-            # A Redis read being cancelled can linger (seen with redis-py's blocking reads);
-            # a worker told to stop must stop, so the wait is bounded.
-            _, lingering = await asyncio.wait({receiver, scheduler}, timeout=STOP_TIMEOUT)
+            # A Redis read being cancelled can lose the cancellation (kit.aio.cancel_and_wait
+            # repeats it); a worker told to stop must stop, so the wait is bounded too.
+            lingering = await cancel_and_wait({receiver, scheduler}, STOP_TIMEOUT)
             if lingering:
                 log.warning("worker_stop_timeout", tasks=len(lingering))
     log.info("worker_stopped")
