@@ -1,6 +1,7 @@
 "use client";
 
 import { styled } from "@mui/material/styles";
+import { memo } from "react";
 
 import type { InboxSection } from "@/api/keys";
 
@@ -84,7 +85,8 @@ export interface InboxBarProps {
   onFilter: (query: string | undefined) => void;
 }
 
-export function InboxBar({ query, split, section, onSplit, onSection, onFilter }: InboxBarProps) {
+/** Memoised: the mail screen re-renders with each page of the list, this row does not change. */
+export const InboxBar = memo(function InboxBar({ query, split, section, onSplit, onSection, onFilter }: InboxBarProps) {
   const active = chipOfQuery(query);
   const inInbox = query === undefined;
   return (
@@ -143,4 +145,4 @@ export function InboxBar({ query, split, section, onSplit, onSection, onFilter }
       </div>
     </Bar>
   );
-}
+});

@@ -7,13 +7,17 @@ import Checkbox from "@mui/material/Checkbox";
 import IconButton from "@mui/material/IconButton";
 import Tooltip from "@mui/material/Tooltip";
 import Typography from "@mui/material/Typography";
+import { memo } from "react";
 
 import { ActionButtons, type ActionButtonsProps } from "./ActionButtons";
 
 interface ListToolbarProps {
   title: string;
   selectedCount: number;
-  loadedCount: number;
+  /** Every loaded row is checked (and there is one). */
+  allSelected: boolean;
+  /** No row is loaded: nothing to select. */
+  empty: boolean;
   onSelectAll: () => void;
   onSelectNone: () => void;
   onRefresh: () => void;
@@ -24,19 +28,22 @@ interface ListToolbarProps {
 
 /**
  * Above the list: the folder's name, or with a selection its size and the bulk actions. One
- * fixed height, so checking the first row does not push the list down.
+ * fixed height, so checking the first row does not push the list down. Memoised, with
+ * booleans rather than the loaded count: each page loaded while scrolling re-renders the mail
+ * screen, and this toolbar has nothing new to show then.
  */
-export function ListToolbar({
+export const ListToolbar = memo(function ListToolbar({
   title,
   selectedCount,
-  loadedCount,
+  allSelected,
+  empty,
   onSelectAll,
   onSelectNone,
   onRefresh,
   refreshing,
   actions,
 }: ListToolbarProps) {
-  const all = loadedCount > 0 && selectedCount >= loadedCount;
+  const all = allSelected;
   const some = selectedCount > 0 && !all;
   return (
     <Box
@@ -59,7 +66,7 @@ export function ListToolbar({
         <Checkbox
           checked={all}
           indeterminate={some}
-          disabled={loadedCount === 0}
+          disabled={empty}
           onChange={() => (selectedCount > 0 ? onSelectNone() : onSelectAll())}
           slotProps={{ input: { "aria-label": selectedCount > 0 ? "Select none" : "Select all loaded conversations" } }}
         />
@@ -93,4 +100,4 @@ export function ListToolbar({
       )}
     </Box>
   );
-}
+});

@@ -7,6 +7,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 
 import { useAccounts } from "@/api/accounts";
+import type { InboxSection } from "@/api/keys";
 import { isMove, useFolders, useThreadList } from "@/api/mail";
 import { prefetchThread, useOwnAddresses } from "@/api/thread";
 import { chipOfQuery } from "@/components/Assistant/categories";
@@ -67,6 +68,8 @@ function describe(threads: readonly ThreadSummary[], folders: readonly Folder[] 
     currentFolders: new Set(threads.flatMap((thread) => thread.labels.map((label) => label.folder_id))),
   };
 }
+
+const NO_ROWS: readonly ThreadSummary[] = [];
 
 /** The mail screen: the list, the open thread beside it or in its place, and the keyboard. */
 export function MailView() {
@@ -320,8 +323,30 @@ function MailScreen() {
     [folders, rowsOf, setFocused],
   );
 
-  const selectedRows = useMemo(() => items.filter((thread) => selection.ids.has(thread.id)), [items, selection]);
-  const bulk = useMemo(() => describe(selectedRows, folders), [selectedRows, folders]);
+  // With nothing checked, one constant: pages loaded while scrolling then leave the bulk actions,
+  // and so the memoised toolbar, as they are.
+  const selectedRows = useMemo(
+    () => (selection.ids.size === 0 ? NO_ROWS : items.filter((thread) => selection.ids.has(thread.id))),
+    [items, selection],
+  );
+  const bulkActions = useMemo(
+    () => ({
+      ...describe(selectedRows, folders),
+      onAction: (action: MailAction, target?: string) => act(action, [...selection.ids], target),
+    }),
+    [selectedRows, folders, act, selection],
+  );
+  const { refetch } = list;
+  const refresh = useCallback(() => void refetch(), [refetch]);
+  const onSplit = useCallback((splitInbox: boolean) => setPreferences({ splitInbox }), [setPreferences]);
+  const onSection = useCallback(
+    (inboxSection: InboxSection) => setPreferences({ inboxSection }),
+    [setPreferences],
+  );
+  const onFilter = useCallback(
+    (query: string | undefined) => go({ folder: "inbox", account: latest.current.location.account, q: query }),
+    [go],
+  );
   const openRow = useMemo(() => items.find((thread) => thread.id === openId), [items, openId]);
   const openIndex = openRow ? items.indexOf(openRow) : -1;
   const listWidth = dragWidth ?? preferences.listWidth;
@@ -346,24 +371,22 @@ function MailScreen() {
       <ListToolbar
         title={title}
         selectedCount={selection.ids.size}
-        loadedCount={items.length}
+        allSelected={items.length > 0 && selection.ids.size >= items.length}
+        empty={items.length === 0}
         onSelectAll={selectAll}
         onSelectNone={clear}
-        onRefresh={() => void list.refetch()}
+        onRefresh={refresh}
         refreshing={list.isRefetching}
-        actions={{
-          ...bulk,
-          onAction: (action, target) => act(action, [...selection.ids], target),
-        }}
+        actions={bulkActions}
       />
       {(inInbox || chipOfQuery(q) !== undefined) && (
         <InboxBar
           query={q}
           split={preferences.splitInbox}
           section={preferences.inboxSection}
-          onSplit={(splitInbox) => setPreferences({ splitInbox })}
-          onSection={(inboxSection) => setPreferences({ inboxSection })}
-          onFilter={(query) => go({ folder: "inbox", account, q: query })}
+          onSplit={onSplit}
+          onSection={onSection}
+          onFilter={onFilter}
         />
       )}
       <ThreadList

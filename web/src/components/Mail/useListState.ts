@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
 
 import { EMPTY_SELECTION, extendTo, keepPresent, selectAll, toggle, type Selection } from "./selection";
 import type { ThreadSummary } from "./types";
@@ -19,7 +19,12 @@ export function useListState(listKey: string, items: readonly ThreadSummary[]) {
   const [focusState, setFocusState] = useState<Keyed<string | null>>({ list: listKey, value: null });
 
   const present = useMemo(() => new Set(items.map((thread) => thread.id)), [items]);
-  const order = useMemo(() => items.map((thread) => thread.id), [items]);
+  // Read when a shift-click or "select all" happens, not captured: callbacks that changed with
+  // every page loaded would re-render every visible row (they reach the rows' handlers).
+  const latestItems = useRef(items);
+  useLayoutEffect(() => {
+    latestItems.current = items;
+  });
   const selection = useMemo(
     () => (selectionState.list === listKey ? keepPresent(selectionState.value, present) : EMPTY_SELECTION),
     [selectionState, listKey, present],
@@ -40,8 +45,12 @@ export function useListState(listKey: string, items: readonly ThreadSummary[]) {
     focusedId,
     setFocused: useCallback((id: string | null) => setFocusState({ list: listKey, value: id }), [listKey]),
     toggle: useCallback((id: string) => update((current) => toggle(current, id)), [update]),
-    extend: useCallback((id: string) => update((current) => extendTo(current, order, id)), [update, order]),
-    selectAll: useCallback(() => update(() => selectAll(order)), [update, order]),
+    extend: useCallback((id: string) => update((current) => extendTo(current, idsOf(latestItems.current), id)), [update]),
+    selectAll: useCallback(() => update(() => selectAll(idsOf(latestItems.current))), [update]),
     clear: useCallback(() => update(() => EMPTY_SELECTION), [update]),
   };
+}
+
+function idsOf(items: readonly ThreadSummary[]): string[] {
+  return items.map((thread) => thread.id);
 }
