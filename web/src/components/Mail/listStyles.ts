@@ -1,6 +1,12 @@
 "use client";
 
-import { styled } from "@mui/material/styles";
+import { keyframes, styled } from "@mui/material/styles";
+
+const pulse = keyframes`
+  0% { opacity: 1; }
+  50% { opacity: 0.4; }
+  100% { opacity: 1; }
+`;
 
 /**
  * The list's whole look in one style sheet on its scroll container. Rows are plain elements
@@ -22,6 +28,18 @@ export const ListScroller = styled("div")(({ theme }) => {
     outline: "none",
     "&:focus-visible": { boxShadow: `inset 0 0 0 2px ${primary}` },
     "& .pw-rows": { position: "relative", width: "100%" },
+    // Rows on their way (ThreadList's SkeletonRow): one animation per row, on opacity.
+    "& .pw-skeleton": { animation: `${pulse} 2s ease-in-out 0.5s infinite` },
+    "@media (prefers-reduced-motion: reduce)": { "& .pw-skeleton": { animation: "none" } },
+    "& .pw-bar": {
+      flex: "none",
+      height: 12,
+      margin: "0 8px",
+      borderRadius: 4,
+      backgroundColor: theme.alpha(palette.text.primary, 0.11),
+    },
+    "& .pw-bar-box": { width: 18, height: 18, margin: 11, marginRight: 3 },
+    "& .pw-bar-fill": { flex: 1 },
     "& .pw-row": {
       position: "absolute",
       top: 0,
