@@ -3,7 +3,7 @@
 # - sqlite runs every test; postgres runs only the tests marked `backend` (those reaching the
 #   database, the Store, jobs or events: tests/conftest.py refuses a test that uses those
 #   fixtures without the marker), since pure tests would only repeat the first pass.
-# - pytest-xdist spreads the tests over one process per core (PYTEST_WORKERS overrides; 0 runs
+# - pytest-xdist spreads the tests over one process per core plus one (PYTEST_WORKERS overrides; 0 runs
 #   in this process). Each worker has its own databases, Dovecot, SMTP server and Store prefixes;
 #   the auth tests stay together in one worker (their last test greps their shared log file).
 # The postgres pass needs both services; without them it is skipped with one line, except under
@@ -20,7 +20,10 @@ if [ "$backend" = postgres ] && ! missing=$(.venv/bin/python -m tests.services);
   echo "SKIPPED Python suite on PostgreSQL + Redis: missing $missing"; exit 0
 fi
 
-workers=${PYTEST_WORKERS:-auto}
+# One worker more than cores: about a third of a pass is waiting (process starts, servers,
+# sleeps in the tests of timing and retries), which a third worker fills on two cores. Measured
+# side by side (2026-12-07): SQLite 256 -> 230 s, PostgreSQL + Redis 273 -> 238 s.
+workers=${PYTEST_WORKERS:-$(( $(nproc) + 1 ))}
 args=(--durations=15 --durations-min=1)
 if [ "$workers" != 0 ]; then
   args+=(-n "$workers" --dist loadgroup)
