@@ -10,7 +10,7 @@ const TESTS = "src/**/*.test.{ts,tsx}";
 // A file that replaces a module with `vi.mock` needs a module registry of its own: in a shared
 // one, a file that imported the real module earlier in the same worker would win. The others
 // share their worker's environment and modules (`isolate: false`), which halves the suite's
-// CPU: jsdom and the MUI imports are set up once per worker instead of once per file. The
+// CPU: the DOM and the MUI imports are set up once per worker instead of once per file. The
 // setup file resets what tests change globally (the DOM, stubbed globals, the auth store).
 const root = fileURLToPath(new URL(".", import.meta.url));
 const mocking = globSync(TESTS, { cwd: root }).filter((file) =>
@@ -23,7 +23,11 @@ export default defineConfig({
     alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) },
   },
   test: {
-    environment: "jsdom",
+    // happy-dom rather than jsdom: the suite ran in 52-54 s instead of 77 s on two cores (its
+    // environment set-up 30 s instead of 79 s of the files' summed time), every test the same.
+    // It applies media queries to computed styles, so a test of the phone layout sets a
+    // phone's viewport (AppShell.test.tsx).
+    environment: "happy-dom",
     setupFiles: ["./vitest.setup.ts"],
     css: false,
     // Vitest leaves a core to its main process by default (one worker on a 2-core machine),

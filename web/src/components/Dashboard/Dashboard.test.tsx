@@ -104,7 +104,7 @@ function dashboardApi(...answers: (() => Response)[]) {
 }
 
 beforeEach(() => {
-  // Charts size themselves to their container; jsdom has no layout to observe.
+  // Charts size themselves to their container; the test DOM has no layout to observe.
   vi.stubGlobal(
     "ResizeObserver",
     class {

@@ -58,7 +58,7 @@ function server(items: DraftSummary[] = DRAFTS) {
   });
 }
 
-// The row's actions show on hover and focus (CSS jsdom does not apply): reached as hidden.
+// The row's actions show on hover and focus (no pointer hovers in the test DOM): reached as hidden.
 const discardButton = (subject: string) => screen.findByRole("button", { name: `Discard draft ${subject}`, hidden: true });
 const row = (id: string) => document.querySelector<HTMLElement>(`[data-row-id="${id}"]`)!;
 

@@ -130,7 +130,7 @@ const row = (id: string) => document.querySelector<HTMLElement>(`[data-thread-id
 const actionBodies = (api: ReturnType<typeof server>) =>
   api.callsTo("POST", "/api/threads/actions").map((call) => call.body);
 
-// The virtualiser renders what fits in its scroll container; jsdom lays nothing out.
+// The virtualiser renders what fits in its scroll container; the test DOM lays nothing out.
 const sizes = { clientHeight: 800, clientWidth: 1000 };
 beforeAll(() => {
   for (const [name, value] of Object.entries(sizes)) {
@@ -157,7 +157,7 @@ async function renderInbox(api = server()) {
   return api;
 }
 
-// Rendering MUI in jsdom is slow on a busy machine; these are whole-screen tests.
+// Rendering MUI in the test DOM is slow on a busy machine; these are whole-screen tests.
 vi.setConfig({ testTimeout: 20_000 });
 configure({ asyncUtilTimeout: 5_000 });
 

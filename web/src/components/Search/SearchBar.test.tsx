@@ -241,7 +241,7 @@ describe("SearchBar", () => {
     fireEvent.change(within(form).getByLabelText("Before"), { target: { value: "2024-02-01" } });
     await user.click(within(form).getByRole("button", { name: "Search" }));
     expect(pushedQuery()).toBe('budget from:"Ana Lima" has:attachment after:2024/01/01 before:2024/02/01');
-    // A popover with a form is slow to render in jsdom on a busy machine.
+    // A popover with a form is slow to render in the test DOM on a busy machine.
   }, 15_000);
 
   it("refuses a date range that ends before it starts", async () => {

@@ -98,7 +98,7 @@ function SuggestionContent({ suggestion }: { suggestion: Suggestion }) {
 export function SuggestionList({ anchorEl, open, suggestions, active, onChoose, onHover }: SuggestionListProps) {
   useEffect(() => {
     if (active < 0) return;
-    // jsdom has no scrollIntoView.
+    // The test DOM (happy-dom) may have no scrollIntoView.
     document.getElementById(optionId(active))?.scrollIntoView?.({ block: "nearest" });
   }, [active]);
 

@@ -138,17 +138,31 @@ describe("AppShell", () => {
   });
 
   it("opens the phone drawer from the menu button and closes it on navigation", async () => {
-    serve(WORK, ACCOUNTS.slice(0, 1));
-    const user = userEvent.setup();
-    renderWithProviders(<AppShell>content</AppShell>);
-    const button = screen.getByRole("button", { name: "Open navigation" });
-    expect(button).toHaveAttribute("aria-expanded", "false");
+    // A phone's width: the button is hidden from the md breakpoint up, and happy-dom applies
+    // media queries to computed styles (so to what is accessible).
+    setViewport(390, 844);
+    try {
+      serve(WORK, ACCOUNTS.slice(0, 1));
+      const user = userEvent.setup();
+      renderWithProviders(<AppShell>content</AppShell>);
+      const button = screen.getByRole("button", { name: "Open navigation" });
+      expect(button).toHaveAttribute("aria-expanded", "false");
 
-    await user.click(button);
-    const drawer = document.getElementById("mobile-navigation") as HTMLElement;
-    expect(button).toHaveAttribute("aria-expanded", "true");
-    await user.click(within(drawer).getByRole("link", { name: "Sent" }));
-    await waitForElementToBeRemoved(() => document.getElementById("mobile-navigation"));
-    expect(button).toHaveAttribute("aria-expanded", "false");
+      await user.click(button);
+      const drawer = document.getElementById("mobile-navigation") as HTMLElement;
+      expect(button).toHaveAttribute("aria-expanded", "true");
+      await user.click(within(drawer).getByRole("link", { name: "Sent" }));
+      await waitForElementToBeRemoved(() => document.getElementById("mobile-navigation"));
+      expect(button).toHaveAttribute("aria-expanded", "false");
+    } finally {
+      setViewport(1024, 768);
+    }
   });
 });
+
+function setViewport(width: number, height: number) {
+  (window as unknown as { happyDOM: { setViewport(size: { width: number; height: number }): void } }).happyDOM.setViewport({
+    width,
+    height,
+  });
+}
