@@ -341,8 +341,11 @@ def test_search_and_the_assistant_name_the_same_categories() -> None:
 
 
 async def test_a_remote_provider_triages_and_a_second_pass_pays_nothing(
-    make_harness, openai_standin: StandIn
+    make_harness, openai_standin: StandIn, empty_database: None
 ) -> None:
+    # An empty instance: the scheduled backfill triages every user's untriaged mail with this
+    # harness's provider and model, so mail left by earlier tests in this worker's database
+    # would count as calls here (a fresh-clone run saw 7 prompts for 3 messages).
     model = f"standin-{uuid.uuid4().hex[:8]}"  # the cache is shared: a model of its own
     async with make_harness(
         ai_triage=True,
