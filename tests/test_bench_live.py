@@ -17,6 +17,8 @@ def test_thread_list_bench_pages_a_seeded_mailbox(tmp_path: Path) -> None:
     figures = threads.run(messages=600, clients=3, window_s=1.0, idle_s=0.5, pages=20)
     assert figures.errors == 0
     assert figures.threads > 100 and figures.idle and figures.loaded
+    assert set(figures.floor_ms) == set(threads.FLOOR_ROUTES)
+    assert all(ms > 0 for ms in figures.floor_ms.values())
     docs = tmp_path / "benchmarks.md"
     docs.write_text("# Benchmarks\n\nkept\n")
     threads.write_docs(docs, threads.report(figures))

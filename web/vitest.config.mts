@@ -33,6 +33,9 @@ export default defineConfig({
     // Vitest leaves a core to its main process by default (one worker on a 2-core machine),
     // which mostly waits while the workers run the files.
     maxWorkers: availableParallelism(),
+    // `make test` runs Vitest at a low priority beside the Python suite, where a test of a
+    // whole sign-in flow once took more than the default 5 s; a hang still fails, later.
+    testTimeout: 30_000,
     projects: [
       { extends: true, test: { name: "isolated", include: mocking } },
       { extends: true, test: { name: "shared", include: [TESTS], exclude: mocking, isolate: false } },

@@ -1,6 +1,6 @@
 """Where a page's CPU goes, measured in-process on the bench's mailbox: finding the page in the
-per-folder thread index, building its 50 summaries, and the response model's validation and
-JSON encoding as FastAPI does them. CPU is the process's (the SQLite connection's thread
+per-folder thread index, its 50 items' JSON from the database (`mail.list_items`), and the
+response body joined from them. CPU is the process's (the SQLite connection's thread
 included), so it adds up to what the server spends on these steps, without HTTP, sign-in and
 the transaction around them.
 """
@@ -13,13 +13,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from postwise.config import Settings
 from postwise.db import create_engine, create_sessionmaker
-from postwise.mail import listing
-from postwise.mail.schemas import ThreadPage
+from postwise.mail import list_items, listing
 from postwise.users.models import User
 
 # Pages are read as the HTTP clients read them: the first, then a few further, then again.
@@ -47,7 +45,6 @@ def measure(data_dir: Path, email: str, pages: int) -> Breakdown:
 
 async def _measure(data_dir: Path, email: str, pages: int) -> Breakdown:
     engine = create_engine(Settings(env="dev", data_dir=data_dir))
-    adapter = TypeAdapter(ThreadPage)
     rounds: list[tuple[float, float, float]] = []
     try:
         async with create_sessionmaker(engine)() as db:
@@ -65,12 +62,10 @@ async def _measure(data_dir: Path, email: str, pages: int) -> Breakdown:
                         db, user_id, folders, limit=50, after=cursor
                     )
                     found = time.process_time()
-                    items = await listing.thread_summaries(db, user_id, ids)
+                    items = await list_items.summaries_json(db, user_id, ids)
                     built = time.process_time()
                     next_cursor = listing.encode_cursor(cursor) if cursor else None
-                    page = ThreadPage(items=items, next_cursor=next_cursor)
-                    # What FastAPI does with the returned model (fastapi.routing).
-                    adapter.dump_json(adapter.validate_python(page, from_attributes=True))
+                    list_items.page_body(items, next_cursor)
                     done = time.process_time()
                     spent[0] += found - began
                     spent[1] += built - found

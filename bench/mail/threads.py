@@ -5,6 +5,9 @@ Server CPU per page is the server process's user + system time (from /proc, its 
 included) over each phase divided by the pages it answered: it depends far less than latency on
 what else the two cores are doing, so it is the figure to compare between runs on a busy
 machine. `bench.mail.inprocess` then splits the page's own work (without HTTP and sign-in).
+The same server's floor is measured beside it: the CPU of `GET /healthz` (HTTP and the
+middleware) and of `GET /api/users/me` (that plus signing the request in and reading one row),
+which every page pays before it finds a thread.
 
 The mailbox is written straight into the migrated database (messages, threads, the per-folder
 thread index) rather than synced: what is measured is reading, and 100,000 rows take seconds to
@@ -62,6 +65,7 @@ class Figures:
     loaded: list[float]
     idle_cpu_s: float  # the server's CPU seconds over the idle phase
     loaded_cpu_s: float
+    floor_ms: dict[str, float]  # server CPU per request of the floor's routes
     breakdown: Breakdown
     clients: int
     window_s: float
@@ -235,6 +239,33 @@ class _Phases:
     idle_cpu_s: float
     loaded_cpu_s: float
     errors: int
+    floor_ms: dict[str, float]
+
+
+FLOOR_ROUTES = ("/healthz", "/api/users/me")
+
+
+async def _floor(
+    base_url: str, server_pid: int, token: str, window_s: float, errors: list[int]
+) -> dict[str, float]:
+    """Server CPU per request of each of FLOOR_ROUTES, one client, sequential."""
+    found: dict[str, float] = {}
+    connection = await RawConnection.open(base_url)
+    try:
+        for path in FLOOR_ROUTES:
+            for _ in range(50):  # warm-up
+                await connection.request(_get(path, token))
+            cpu_before, count = tree_cpu(server_pid), 0
+            stop_at = time.perf_counter() + window_s
+            while time.perf_counter() < stop_at:
+                status, _ = await connection.request(_get(path, token))
+                count += 1
+                if status != 200:
+                    errors.append(status)
+            found[path] = (tree_cpu(server_pid) - cpu_before) / count * 1000
+    finally:
+        await connection.close()
+    return found
 
 
 async def _measure(
@@ -259,7 +290,8 @@ async def _measure(
         )
     )
     loaded_cpu_s = tree_cpu(server_pid) - cpu_before
-    return _Phases(idle, loaded, idle_cpu_s, loaded_cpu_s, len(errors))
+    floor_ms = await _floor(base_url, server_pid, token, idle_s / 2, errors)
+    return _Phases(idle, loaded, idle_cpu_s, loaded_cpu_s, len(errors), floor_ms)
 
 
 def run(
@@ -298,6 +330,7 @@ def run(
         loaded=phases.loaded,
         idle_cpu_s=phases.idle_cpu_s,
         loaded_cpu_s=phases.loaded_cpu_s,
+        floor_ms=phases.floor_ms,
         breakdown=breakdown,
         clients=clients,
         window_s=window_s,
@@ -331,6 +364,8 @@ def report(f: Figures) -> str:
         f"| … throughput | {rate}, {f.errors} not 200) |",
         f"| server CPU per page: idle / under load | {idle_cpu:.2f} ms / {loaded_cpu:.2f} ms |",
         f"| … of which the page itself (in-process): find / summaries / response | {parts} |",
+        "| the floor, server CPU per request: `/healthz` / `/api/users/me` "
+        f"| {f.floor_ms['/healthz']:.2f} ms / {f.floor_ms['/api/users/me']:.2f} ms |",
         f"| not timed: writing the mailbox | {f.seed_s:.1f} s |",
     ]
     return "\n".join(lines)

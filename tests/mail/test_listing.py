@@ -1,4 +1,4 @@
-"""Thread summaries read from the threads' stored list items, in one statement."""
+"""Thread list items: JSON the database writes, equal to what `ThreadSummary` would encode."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import event
 
 from postwise import db
-from postwise.mail.listing import thread_summaries
+from postwise.mail.list_items import page_body, summaries_json, thread_summaries
 from postwise.mail.models import Folder, Thread, ThreadFolder
-from postwise.mail.schemas import Participant, ThreadLabel, ThreadSummary
+from postwise.mail.schemas import Participant, ThreadLabel, ThreadPage, ThreadSummary
 from tests.mail.factories import new_account
 
 pytestmark = pytest.mark.backend
@@ -50,9 +50,15 @@ async def test_summaries_keep_the_order_asked_and_only_the_owners_threads(
                     participants=json.dumps(people[: n + 1]),
                     starred=n == 1,
                     has_attachments=n == 2,
+                    ai_priority=[None, 0.75, 0.1][n],
+                    ai_important=n == 1,
+                    ai_category=[None, "personal", "newsletter"][n],
+                    ai_needs_reply=n == 2,
                 )
                 for n in range(3)
             ]
+            # A whole second: pydantic writes no fraction then, and neither may the database.
+            threads[1].last_message_at = T0.replace(microsecond=0) + timedelta(minutes=1)
             stranger = Thread(
                 user_id=theirs.user_id, account_id=theirs.id, last_message_at=T0, snippet="no"
             )
@@ -99,12 +105,23 @@ async def test_summaries_keep_the_order_asked_and_only_the_owners_threads(
                 unread_count=n % 2,
                 starred=n == 1,
                 has_attachments=n == 2,
-                last_message_at=T0 + timedelta(minutes=n),
+                last_message_at=threads[n].last_message_at,
                 labels=labels[n],
+                priority=[None, 0.75, 0.1][n],
+                important=n == 1,
+                category=[None, "personal", "newsletter"][n],
+                needs_reply=n == 2,
             )
             for n in (2, 0, 1)
         ]
         assert items == expected
+        # The response body, as the routes send it, is what pydantic would have encoded.
+        async with sessions() as session:
+            raw = await summaries_json(session, mine.user_id, asked)
+        body = page_body(raw, "next-page")
+        encoded = ThreadPage(items=expected, next_cursor="next-page").model_dump_json()
+        assert json.loads(body) == json.loads(encoded)
+        assert json.loads(page_body([], None)) == {"items": [], "next_cursor": None}
         # Plain UUIDs, as SQLAlchemy's type gives (not the driver's own class).
         given = [i.id for i in items] + [i.account_id for i in items]
         given += [label.folder_id for i in items for label in i.labels]

@@ -1,4 +1,5 @@
-"""Reading the mirror for the API: folders, thread pages (keyset), thread summaries.
+"""Reading the mirror for the API: folders and thread pages (keyset); the pages' items are
+`mail.list_items`.
 
 Every query filters by the owner (`user_id` is on every table), so another user's ids simply
 find nothing: the routes answer 404 without a separate ownership check.
@@ -12,11 +13,9 @@ import heapq
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import (
     Boolean,
     Integer,
@@ -27,16 +26,14 @@ from sqlalchemy import (
     bindparam,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from postwise.accounts.models import MailAccount
 from postwise.db import UtcDateTime
 from postwise.kit.errors import ProblemError
 from postwise.mail.models import Folder, Thread, ThreadFolder
-from postwise.mail.schemas import FolderOut, Participant, ThreadLabel, ThreadSummary
+from postwise.mail.schemas import FolderOut, ThreadLabel
 
 __all__ = [
     "ROLES",
@@ -46,7 +43,6 @@ __all__ = [
     "page_threads",
     "resolve_folders",
     "thread_labels",
-    "thread_summaries",
 ]
 
 ROLES = frozenset({"inbox", "sent", "drafts", "trash", "junk", "archive", "all"})
@@ -202,122 +198,6 @@ async def thread_labels(
     return labels
 
 
-async def thread_summaries(
-    db: AsyncSession, user_id: uuid.UUID, thread_ids: Sequence[uuid.UUID]
-) -> list[ThreadSummary]:
-    """The list items of these threads, in the order given, in one statement whatever the
-    page size: each thread's row carries its item (`mail.thread_summary` keeps it), joined
-    to the folders holding it (its labels), one row per label."""
-    if not thread_ids:
-        return []
-    ids = list(thread_ids)
-    sort_here = db.get_bind().dialect.name == "sqlite"
-    statement = _SUMMARY_ROWS if sort_here else _SUMMARY_ROWS_BY_NAME
-    rows = await db.execute(statement, {"user_id": user_id, "ids": ids})
-    found = _items(rows.all(), _UuidMemo(ids), sort_labels=sort_here)
-    items = [found[tid] for tid in ids if tid in found]
-    # Every item's senders, stored as JSON text, parsed into models in one call.
-    people = _PEOPLE.validate_json("[" + ",".join(str(i["participants"]) for i in items) + "]")
-    for item, participants in zip(items, people, strict=True):
-        item["participants"] = participants
-    return _SUMMARIES.validate_python(items)
-
-
-def _items(
-    rows: Iterable[Sequence[Any]], uuids: _UuidMemo, *, sort_labels: bool
-) -> dict[uuid.UUID, dict[str, object]]:
-    """The summaries' fields by thread, from the rows of `_SUMMARY_ROWS` (a thread once per
-    label); rows of threads that are not the owner's are passed over."""
-    found: dict[uuid.UUID, dict[str, object]] = {}
-    labels_of: dict[uuid.UUID, list[ThreadLabel]] = {}
-    # A page names a few folders many times: one (immutable) label per folder.
-    labels: dict[object, ThreadLabel] = {}
-    for (
-        raw_id,
-        owned,
-        raw_account,
-        subject,
-        snippet,
-        participants,
-        message_count,
-        unread_count,
-        starred,
-        has_attachments,
-        last_message_at,
-        ai_priority,
-        ai_important,
-        ai_category,
-        ai_needs_reply,
-        raw_folder,
-        name,
-        role,
-    ) in rows:
-        if not owned:
-            continue
-        tid = uuids.get(raw_id)
-        if tid not in found:
-            labels_of[tid] = []
-            found[tid] = {
-                "id": tid,
-                "account_id": uuids.get(raw_account),
-                "subject": subject,
-                "snippet": snippet,
-                "participants": participants,  # JSON text, parsed with the others
-                "message_count": message_count,
-                "unread": unread_count > 0,
-                "unread_count": unread_count,
-                "starred": starred,
-                "has_attachments": has_attachments,
-                "last_message_at": last_message_at,
-                "labels": labels_of[tid],
-                "priority": ai_priority,
-                "important": ai_important,
-                "category": ai_category,
-                "needs_reply": ai_needs_reply,
-            }
-        if raw_folder is not None:
-            label = labels.get(raw_folder)
-            if label is None:
-                label = labels[raw_folder] = ThreadLabel(
-                    folder_id=uuids.get(raw_folder), name=name, role=role
-                )
-            labels_of[tid].append(label)
-    if sort_labels:
-        for held in labels_of.values():
-            if len(held) > 1:
-                held.sort(key=_by_name)
-    return found
-
-
-def _by_name(label: ThreadLabel) -> str:
-    return label.name
-
-
-class _UuidMemo:
-    """UUIDs from the database's own values (SQLite: hex text; asyncpg: its UUID subclass),
-    each parsed once per page: a page names the same mailbox and folders on every row, and
-    its thread ids are the ones asked for. SQLAlchemy's Uuid type would parse every value
-    again, about 200 a page, the largest Python cost of a page after the queries."""
-
-    __slots__ = ("_known",)
-
-    def __init__(self, given: Sequence[uuid.UUID]) -> None:
-        self._known: dict[object, uuid.UUID] = {u.hex: u for u in given}
-        self._known.update((u, u) for u in given)  # equal, and equally hashed, to asyncpg's
-
-    def get(self, raw: object) -> uuid.UUID:
-        found = self._known.get(raw)
-        if found is None:
-            text = raw.hex if isinstance(raw, uuid.UUID) else str(raw)
-            found = self._known[raw] = uuid.UUID(text)
-        return found
-
-
-def _raw(column: ColumnElement[uuid.UUID]) -> ColumnElement[str]:
-    # No result processing: the driver's value, parsed by `_UuidMemo`.
-    return type_coerce(column, String)
-
-
 # Built once, as Core statements over the tables: building the select and the ORM's
 # compile step for ORM-annotated columns cost more than executing it, on every page. The
 # parameters are typed here: a column whose type comes from its foreign key (`user_id`) may
@@ -371,43 +251,3 @@ _SECTION_FILTER = (_t.c.id == _tf.thread_id) & (
 )
 _SECTION_FIRST = _PAGE_FIRST.where(_SECTION_FILTER)
 _SECTION_AFTER = _PAGE_AFTER.where(_SECTION_FILTER)
-_SUMMARY_ROWS = (
-    select(
-        _raw(_t.c.id),
-        # The owner compared in the select list rather than the WHERE clause: there SQLite's
-        # planner (which has no statistics unless ANALYZE ran) walks the owner's whole index
-        # instead of the key lookups, 10 ms at 100,000 threads instead of 0.5 ms.
-        _t.c.user_id == bindparam("user_id", type_=Uuid()),
-        _raw(_t.c.account_id),
-        _t.c.subject,
-        _t.c.snippet,
-        _t.c.participants,
-        _t.c.message_count,
-        _t.c.unread_count,
-        _t.c.starred,
-        _t.c.has_attachments,
-        _t.c.last_message_at,
-        _t.c.ai_priority,
-        _t.c.ai_important,
-        _t.c.ai_category,
-        _t.c.ai_needs_reply,
-        _raw(_f.c.id),
-        _f.c.name,
-        _f.c.role,
-    )
-    .select_from(
-        _t.outerjoin(ThreadFolder.__table__, _tf.thread_id == _t.c.id).outerjoin(
-            _f, _f.c.id == _tf.folder_id
-        )
-    )
-    .where(_t.c.id.in_(bindparam("ids", type_=Uuid(), expanding=True)))
-)
-# Labels come in folder name order. SQLite compares names byte by byte (BINARY collation),
-# which for UTF-8 is Python's order of str: sorting them here spares its sorter a copy of
-# every wide row (half of the statement's time). PostgreSQL's collation is its own: it sorts.
-_SUMMARY_ROWS_BY_NAME = _SUMMARY_ROWS.order_by(_f.c.name)
-
-# Validating a whole page in one call stays in pydantic's core, where a model per item (and
-# per participant) built from Python costs several times more.
-_SUMMARIES = TypeAdapter(list[ThreadSummary])
-_PEOPLE = TypeAdapter(list[list[Participant]])

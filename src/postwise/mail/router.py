@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, Response
 
 from postwise.auth.deps import CurrentUser
 from postwise.deps import SessionDep, SettingsDep
 from postwise.kit.errors import ProblemError, problem_responses
 from postwise.kit.ids import MAX_BIGINT, MAX_INT, not_found_if_invalid
-from postwise.mail import listing, reading
+from postwise.mail import list_items, listing, reading
 from postwise.mail.actions import Action, apply_action
 from postwise.mail.blobs import BlobStore
 from postwise.mail.downloads import attachment_response
@@ -77,7 +77,7 @@ async def list_threads(
         Literal["important", "other"] | None,
         Query(description="The assistant's split: `important` or `other` (everything else)."),
     ] = None,
-) -> ThreadPage:
+) -> Response:
     after = listing.decode_cursor(cursor) if cursor else None
     folder_ids = await listing.resolve_folders(db, user.id, folder, account_id)
     ids, next_position = await listing.page_threads(
@@ -88,10 +88,10 @@ async def list_threads(
         after=after,
         important=None if section is None else section == "important",
     )
-    return ThreadPage(
-        items=await listing.thread_summaries(db, user.id, ids),
-        next_cursor=listing.encode_cursor(next_position) if next_position else None,
-    )
+    # The items' JSON comes from the database as `ThreadPage` would encode it (mail.list_items).
+    items = await list_items.summaries_json(db, user.id, ids)
+    next_cursor = listing.encode_cursor(next_position) if next_position else None
+    return Response(list_items.page_body(items, next_cursor), media_type="application/json")
 
 
 @router.get("/threads/{thread_id}", response_model=ThreadDetail, responses=problem_responses(404))

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.responses import Response
 
 from postwise.auth.deps import CurrentUser
 from postwise.auth.throttle import SEARCH, throttled
 from postwise.deps import SessionDep
 from postwise.kit.errors import problem_responses
 from postwise.kit.text import NO_NUL
-from postwise.mail.listing import require_account, thread_summaries
+from postwise.mail import list_items
+from postwise.mail.listing import require_account
 from postwise.mail.schemas import ThreadPage
 from postwise.search import service
 from postwise.search.query import MAX_QUERY_LENGTH, QuerySyntaxError, parse_query
@@ -41,7 +43,7 @@ async def search(
     account_id: uuid.UUID | None = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> ThreadPage:
+) -> Response:
     try:
         node = parse_query(q, now=datetime.now(UTC))
     except QuerySyntaxError as error:
@@ -52,7 +54,7 @@ async def search(
     ids, next_position = await service.search_threads(
         db, user.id, node, limit=limit, after=after, account_id=account_id
     )
-    return ThreadPage(
-        items=await thread_summaries(db, user.id, ids),
-        next_cursor=service.encode_cursor(next_position) if next_position else None,
-    )
+    # As `GET /api/threads` answers: the items' JSON from the database (mail.list_items).
+    items = await list_items.summaries_json(db, user.id, ids)
+    next_cursor = service.encode_cursor(next_position) if next_position else None
+    return Response(list_items.page_body(items, next_cursor), media_type="application/json")
