@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS := never
 # __pycache__ folders, so letting Python write them changes nothing else.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: bench-ai bench-auth bench-compose bench-dashboard bench-mail bench-push bench-scale bench-soak bench-search bench-sync bench-web demo run serve test test-all test-python test-python-sqlite test-python-postgres test-web \
+.PHONY: bench-ai bench-auth bench-compose bench-dashboard bench-mail bench-push bench-scale bench-soak bench-search bench-sync bench-web demo run serve test test-all test-web-unit test-python test-python-sqlite test-python-postgres test-web \
 	test-e2e lint typecheck format services clean
 
 ## run: install what is missing, build the web app, migrate and serve (POSTWISE_* apply)
@@ -75,9 +75,12 @@ test-python-sqlite: $(VENV)/.synced
 test-python-postgres: $(VENV)/.synced
 	@scripts/pytest.sh postgres
 
-test-web: web/out/index.html $(VENV)/.synced
-	cd web && npm run lint && npm run typecheck && npm test && npm run check:api
+test-web: test-web-unit
 	@$(MAKE) --no-print-directory test-e2e
+
+## test-web-unit: ESLint, tsc, Vitest and the generated API client's staleness check
+test-web-unit: web/node_modules/.package-lock.json $(VENV)/.synced
+	cd web && npm run lint && npm run typecheck && npm test && npm run check:api
 
 test-e2e: web/out/index.html $(VENV)/.synced
 	@if [ -x /usr/bin/chromium ]; then cd web && npm run e2e; \
