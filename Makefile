@@ -31,7 +31,7 @@ demo: $(VENV)/.synced
 	$(BIN)/postwise migrate
 	$(BIN)/postwise demo
 
-## test: the whole suite: Python (SQLite, then PostgreSQL + Redis) beside linters, type checks and web
+## test: the whole suite: linters, type checks, Python (SQLite, then PostgreSQL + Redis), web
 test:
 	@started=$$(date +%s); status=0; \
 	$(MAKE) --no-print-directory test-all || status=$$?; \
@@ -40,8 +40,7 @@ test:
 	else echo "make test: FAILED after $$elapsed s"; fi; \
 	exit $$status
 
-test-all: services $(VENV)/.synced
-	@scripts/test-all.sh
+test-all: services lint typecheck test-python test-web
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || { echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
