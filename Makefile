@@ -40,7 +40,14 @@ test:
 	else echo "make test: FAILED after $$elapsed s"; fi; \
 	exit $$status
 
-test-all: services lint typecheck test-python test-web
+# The web dependencies download beside the linters, type checks and Python suite (network and
+# disk, about 25 s from a fresh clone); the web checks wait for them.
+test-all: services
+	@npm_log=$$(mktemp); \
+	$(MAKE) --no-print-directory web/node_modules/.package-lock.json > "$$npm_log" 2>&1 & npm_pid=$$!; \
+	status=0; $(MAKE) --no-print-directory lint typecheck test-python || status=$$?; \
+	npm_status=0; wait $$npm_pid || npm_status=$$?; cat "$$npm_log"; rm -f "$$npm_log"; \
+	[ $$status = 0 ] && [ $$npm_status = 0 ] && $(MAKE) --no-print-directory test-web
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || { echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
@@ -66,7 +73,9 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 
-test-python: test-python-sqlite test-python-postgres
+## test-python: both Python passes at once (SQLite; PostgreSQL + Redis), see scripts/test-python.sh
+test-python: $(VENV)/.synced
+	@scripts/test-python.sh
 
 test-python-sqlite: $(VENV)/.synced
 	@scripts/pytest.sh sqlite

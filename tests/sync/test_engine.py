@@ -9,6 +9,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from postwise.accounts.connection import ImapLogin
 from postwise.accounts.models import SyncState
 from postwise.mail.models import Folder, Message, Thread
 from postwise.sync.context import SyncContext
@@ -244,7 +245,14 @@ async def test_a_stopped_loop_lets_go_of_its_idle_connection_at_once(
     returned = threading.Event()
     original = ImapSession.idle_wait
 
+    # Only this test's sessions are watched: the suite's event loop is shared by every test of
+    # a worker, so a mailbox loop another test left running could enter the patched method
+    # first and hold `waiting` for its own minute (a full run under load failed that way).
+    mine: set[int] = set()
+
     def watched(self: ImapSession, timeout: float) -> bool:
+        if id(self) not in mine:
+            return original(self, timeout)
         check = self.client.idle_check
 
         def quiet_check(timeout: float | None = None) -> list[tuple[object, ...]]:
@@ -269,6 +277,14 @@ async def test_a_stopped_loop_lets_go_of_its_idle_connection_at_once(
     monkeypatch.setattr(ImapSession, "idle_wait", watched)
     mailbox.append(make_message(1)[0])
     loop = MailboxSync(mailbox.ctx, mailbox.account_id)
+    opened = loop._open
+
+    async def recorded(login: ImapLogin) -> ImapSession:
+        session = await opened(login)
+        mine.add(id(session))
+        return session
+
+    loop._open = recorded  # type: ignore[method-assign]
     task = asyncio.create_task(loop.run())
     try:
         await wait_for(lambda: _idle(mailbox))
