@@ -30,7 +30,6 @@ from postwise.deps import Services
 from postwise.imports.router import router as imports_router
 from postwise.kit.errors import declare_body_limit, install_error_handlers
 from postwise.mail.router import router as mail_router
-from postwise.migrations.runner import upgrade_database
 from postwise.notifications.router import router as notifications_router
 from postwise.notify.router import router as notify_router
 from postwise.observability.clientaddr import ClientAddressMiddleware
@@ -114,6 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # In dev this creates the secret file now, not lazily in the middle of a request.
         settings.secret()
         if settings.should_migrate_on_start:
+            # Imported here: alembic is a twentieth of the app's import, and production API
+            # processes (migrated by `postwise migrate`) never need it.
+            from postwise.migrations.runner import upgrade_database
+
             await asyncio.to_thread(upgrade_database, settings)
         async with open_runtime(settings, strict=False, metrics=metrics) as runtime:
             scheduler_task: asyncio.Task[None] | None = None
