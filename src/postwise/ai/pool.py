@@ -9,13 +9,13 @@ triage runs in a thread of this process (tests, one-core machines).
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from datetime import datetime
 
 from postwise.ai.mailview import MailView
 from postwise.ai.results import Triage
+from postwise.kit.pools import process_pool
 
 
 def triage_batch(views: Sequence[MailView], now: datetime) -> list[Triage]:
@@ -41,12 +41,8 @@ class TriagePool:
         if self.processes <= 0:
             return None
         if self._pool is None:
-            # forkserver: forking a process that already runs threads can copy a held lock.
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.processes,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_warm_up,
-            )
+            # forkserver (see kit.pools), each process ending with this one.
+            self._pool = process_pool(self.processes, initializer=_warm_up)
         return self._pool
 
     async def triage(self, views: Sequence[MailView], *, now: datetime) -> list[Triage]:

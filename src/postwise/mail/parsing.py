@@ -6,13 +6,13 @@ processes; `prepare_all` in `ingest` sends work here when a pool is given.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 
 from postwise.config import Settings
+from postwise.kit.pools import process_pool
 
 
 def parse_processes(settings: Settings) -> int:
@@ -25,15 +25,12 @@ def _warm_up() -> None:
 
 @contextmanager
 def parse_pool(settings: Settings) -> Iterator[Executor | None]:
-    """Processes started with forkserver: forking a process that already runs threads (the
-    event loop's executors, aiosqlite) can copy a held lock into the child."""
+    """Processes started with forkserver (see `kit.pools`), ending with this process."""
     count = parse_processes(settings)
     if count <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(
-        max_workers=count, mp_context=multiprocessing.get_context("forkserver")
-    )
+    pool = process_pool(count)
     # Start the processes and import the parser now, not when a new mailbox's first batch
     # is waiting for them (about a second on a small machine).
     for _ in range(count):
