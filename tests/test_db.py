@@ -102,7 +102,10 @@ async def test_unreachable_database_answers_503_quickly(make_settings) -> None:
             started = time.monotonic()
             response = await http.get("/api/test/db")
             elapsed = time.monotonic() - started
-    assert elapsed < 3, f"{elapsed:.2f} s"
+    # A refused connection fails at once (0.3 s alone); the bound is the 2 s timeout plus room
+    # for a loaded machine (3.4 s was seen with six test workers on two cores), and still far
+    # below the minute a hanging connect would take.
+    assert elapsed < 6, f"{elapsed:.2f} s"
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "5"
