@@ -99,7 +99,8 @@ async def test_table_answers_without_the_network(make_settings) -> None:
     assert found.imap.host == "imap.gmail.com"
     assert found.source == "provider:Gmail"
     assert "app password" in found.sign_in_hint
-    assert time.monotonic() - started < 0.5
+    # Far under the 5 s discovery timeout: nothing was waited for (room for a loaded machine).
+    assert time.monotonic() - started < 2
 
 
 def test_email_domain_is_ascii() -> None:

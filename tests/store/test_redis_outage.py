@@ -312,7 +312,9 @@ async def test_a_silent_redis_costs_one_timeout_then_fails_fast() -> None:
             started = time.monotonic()
             with pytest.raises(StoreUnavailableError):
                 await store.get("k")
-            assert time.monotonic() - started < 0.1
+            # No second wait on the silent server (its command timeout is 2 s); the margin is
+            # for a loaded machine, where a runnable process can wait a scheduler slice or two.
+            assert time.monotonic() - started < 0.5
         finally:
             await store.close()
 
