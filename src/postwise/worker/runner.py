@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import structlog
-from taskiq.api import run_receiver_task, run_scheduler_task
+from taskiq import AsyncBroker
+from taskiq.api import run_scheduler_task
+from taskiq.receiver import Receiver
 
 from postwise.config import Settings
 from postwise.kit.aio import cancel_and_wait
@@ -19,6 +22,9 @@ from postwise.worker.broker import build_scheduler
 
 log = structlog.get_logger(__name__)
 STOP_TIMEOUT = 10.0
+# How long the jobs running at a SIGTERM may take to finish. The whole stop stays within the
+# deploy files' grace periods (60 s): this, then STOP_TIMEOUT, then the sync engine's 15 s.
+DRAIN_TIMEOUT = 15.0
 
 
 class WorkerConfigError(RuntimeError):
@@ -55,9 +61,8 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
                 )
             )
         broker = runtime.broker
-        receiver = asyncio.create_task(
-            run_receiver_task(broker, max_async_tasks=concurrency, run_startup=False)
-        )
+        finish = asyncio.Event()
+        receiver = asyncio.create_task(_receive(broker, concurrency, finish))
         scheduler = asyncio.create_task(run_scheduler_task(build_scheduler(broker, runtime.store)))
         log.info("worker_started", jobs=sorted(broker.get_all_tasks()), concurrency=concurrency)
         try:
@@ -73,9 +78,34 @@ async def run_worker(settings: Settings, *, concurrency: int = 20) -> None:
             stopping.cancel()
         finally:
             log.info("worker_stopping")
+            # No new jobs; the running ones finish and are acknowledged, rather than being
+            # cancelled and handed to another worker only after the 5-minute idle claim.
+            finish.set()
+            await asyncio.wait({receiver}, timeout=DRAIN_TIMEOUT + 1)
             # A Redis read being cancelled can lose the cancellation (kit.aio.cancel_and_wait
             # repeats it); a worker told to stop must stop, so the wait is bounded too.
             lingering = await cancel_and_wait({receiver, scheduler}, STOP_TIMEOUT)
             if lingering:
                 log.warning("worker_stop_timeout", tasks=len(lingering))
     log.info("worker_stopped")
+
+
+async def _receive(broker: AsyncBroker, concurrency: int, finish: asyncio.Event) -> None:
+    """taskiq's `run_receiver_task`, with the finish event ours: once it is set the receiver
+    takes no more messages and waits up to DRAIN_TIMEOUT for the running jobs. (That function
+    keeps its event to itself, so a stop could only cancel the jobs in flight.) Like it, a
+    receiver that fails on a broker error is replaced."""
+    with ThreadPoolExecutor() as executor:
+        broker.is_worker_process = True
+        while not finish.is_set():
+            receiver = Receiver(
+                broker=broker,
+                executor=executor,
+                run_startup=False,
+                max_async_tasks=concurrency,
+                wait_tasks_timeout=DRAIN_TIMEOUT,
+            )
+            try:
+                await receiver.listen(finish)
+            except Exception:
+                log.warning("job_receiver_failed", exc_info=True)
