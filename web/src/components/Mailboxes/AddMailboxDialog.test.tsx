@@ -38,7 +38,7 @@ async function enter(user: User, field: HTMLElement, text: string) {
 
 async function fillIn(user: User, email: string, password = "app-pass") {
   await enter(user, screen.getByRole("textbox", { name: "Email address" }), email);
-  await enter(user, screen.getByLabelText(/^Password/), password);
+  await enter(user, screen.getByLabelText(/^Password/, { selector: "input" }), password);
 }
 
 // MUI dialogs and several round trips: generous on a machine shared with other work.

@@ -76,7 +76,7 @@ describe("NewPasswordField", () => {
     const user = userEvent.setup();
     renderWithProviders(<Harness />);
 
-    const input = screen.getByLabelText(/^Password/);
+    const input = screen.getByLabelText(/^Password/, { selector: "input" });
     await user.type(input, "correct horse battery staple");
 
     await waitFor(() => expect(screen.getByTestId("strength-label")).toHaveTextContent("Very strong"));

@@ -26,7 +26,7 @@ beforeEach(() => {
 
 async function submitCredentials(user: ReturnType<typeof userEvent.setup>) {
   await user.type(screen.getByLabelText("Email", { exact: false }), "ada@example.com");
-  await user.type(screen.getByLabelText(/^Password/), "correct horse battery");
+  await user.type(screen.getByLabelText(/^Password/, { selector: "input" }), "correct horse battery");
   await user.click(screen.getByRole("button", { name: "Sign in" }));
 }
 
@@ -39,7 +39,7 @@ describe("SignInCard", () => {
     const email = screen.getByRole("textbox", { name: /email/i });
     expect(email).toHaveAttribute("type", "email");
     expect(email).toHaveAttribute("autocomplete", "email");
-    const password = screen.getByLabelText(/^Password/);
+    const password = screen.getByLabelText(/^Password/, { selector: "input" });
     expect(password).toHaveAttribute("type", "password");
     expect(password).toHaveAttribute("autocomplete", "current-password");
     expect(screen.getByRole("link", { name: "Forgot password?" })).toHaveAttribute(

@@ -18,7 +18,7 @@ const STRENGTH = { score: 4, acceptable: true, warning: "", suggestions: [], cra
 async function fillAndSubmit(user: ReturnType<typeof userEvent.setup>) {
   await user.type(screen.getByRole("textbox", { name: "Name" }), "Ada");
   await user.type(screen.getByRole("textbox", { name: /email/i }), "ada@example.com");
-  await user.type(screen.getByLabelText(/^Password/), "tr0ub4dor&3");
+  await user.type(screen.getByLabelText(/^Password/, { selector: "input" }), "tr0ub4dor&3");
   await user.click(screen.getByRole("button", { name: "Create account" }));
 }
 
@@ -44,7 +44,7 @@ describe("SignUpCard", () => {
 
     await fillAndSubmit(user);
 
-    const password = screen.getByLabelText(/^Password/);
+    const password = screen.getByLabelText(/^Password/, { selector: "input" });
     expect(await screen.findByText("This is similar to a commonly used password.")).toBeInTheDocument();
     expect(password).toHaveAttribute("aria-invalid", "true");
     expect(password).toHaveAccessibleDescription(/commonly used password/);
