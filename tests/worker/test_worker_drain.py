@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from postwise.worker.broker import CONSUMER_GROUP, build_broker
 from postwise.worker.queue import JobQueue
 from postwise.worker.registry import load_jobs
 from tests import services
-from tests.worker.test_worker_process import _worker_env
+from tests.worker.test_worker_process import _worker_env, stop_worker
 
 pytestmark = pytest.mark.backend
 
@@ -87,13 +86,7 @@ async def test_sigterm_lets_the_running_job_finish_and_acknowledges_it(
             assert worker.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, f"the job never started:\n{log_path.read_text()}"
             await asyncio.sleep(0.02)
-        worker.send_signal(signal.SIGTERM)
-        try:
-            code = worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-            pytest.fail(f"worker did not stop after SIGTERM; log:\n{log_path.read_text()}")
+        code = stop_worker(worker, log_path)
         text = log_path.read_text()
         assert code == 0, text
         # Finished, not cancelled: the whole mailbox is there and the lock was let go.

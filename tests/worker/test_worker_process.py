@@ -40,6 +40,20 @@ def _worker_env(settings, data_dir: Path) -> dict[str, str]:
     return env
 
 
+def stop_worker(worker: subprocess.Popen[bytes], log_path: Path) -> int:
+    """SIGTERM, then the exit code. The worker bounds its own stop (its running jobs' 15 s, the
+    receiver's 10 s, then the sync engine's 15 s: the deploy files' 60 s grace); a loaded CI
+    machine once needed more than 15 s for a stop with no job running, so this waits out the
+    whole grace and fails with the log if even that is not enough."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        return worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+        pytest.fail(f"worker did not stop after SIGTERM; log:\n{log_path.read_text()}")
+
+
 async def _stream_state(redis_url: str, stream: str) -> str:
     raw = aioredis.Redis.from_url(redis_url)
     try:
@@ -91,16 +105,7 @@ async def test_worker_process_runs_a_job_from_redis(make_settings, tmp_path: Pat
             pytest.fail(f"job did not finish; {stream}; worker log:\n{log_path.read_text()}")
         assert seen["runner"] == f"{_hostname()}:{worker.pid}"
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            # The worker bounds its own stop (the receiver's 10 s, then the sync engine's 15 s);
-            # a loaded CI machine once needed more than 15 s, so wait past those bounds and show
-            # the log if even that is not enough.
-            code = worker.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-            pytest.fail(f"worker did not stop after SIGTERM; log:\n{log_path.read_text()}")
+        code = stop_worker(worker, log_path)
         await broker.shutdown()
         await store.close()
     assert code == 0, log_path.read_text()
