@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sysconfig
+import uuid
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,18 @@ async def test_two_workers_share_mailboxes_and_one_takes_over(
         ids = {b.account_id for b in boxes}
         first = Supervisor(ctx, worker_id="worker-a")
         second = Supervisor(ctx, worker_id="worker-b")
+        # The loops worker-a hands back are cancelled and forgotten by it; kept here so the
+        # test can wait for them. (The suite's event loop is shared by a worker's tests: a
+        # loop left running synced on into later tests and entered their patched IMAP calls.)
+        handed_back: list[asyncio.Task[None]] = []
+        stop_mailbox = first._stop_mailbox
+
+        def keep_and_stop(account_id: uuid.UUID) -> None:
+            if account_id in first.mailboxes:
+                handed_back.append(first.mailboxes[account_id][1])
+            stop_mailbox(account_id)
+
+        first._stop_mailbox = keep_and_stop  # type: ignore[method-assign]
         runner = asyncio.create_task(second.run())
         try:
             await first.tick()
@@ -165,7 +178,12 @@ async def test_two_workers_share_mailboxes_and_one_takes_over(
             await wait_for(lambda: _holds(second, 4), timeout=30)
         finally:
             runner.cancel()
+            loops = {*handed_back, *(task for _, task in first.mailboxes.values())}
+            for task in loops:
+                task.cancel()
             await asyncio.wait({runner})
+            _, running = await asyncio.wait(loops, timeout=30) if loops else (set(), set())
+        assert not running, f"{len(running)} cancelled mailbox loops still running after 30 s"
         async with ctx.sessionmaker() as db:
             leases = (
                 await db.scalars(select(MailAccount.lease_owner).where(MailAccount.id.in_(ids)))
