@@ -289,15 +289,21 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         if not _in_transaction(cast(aiosqlite.Connection, self._connection)):
             self.transaction_over()
 
+    # Outside a transaction sqlite3's commit and rollback do nothing, and a request that only
+    # read never opened one (sqlite3 begins none for a SELECT): no trip to the thread then.
+    # This is every read-only request's commit and the pool's rollback when the connection
+    # is checked back in, two wake-ups of the event loop each.
     def commit(self) -> None:
         try:
-            super().commit()
+            if _in_transaction(cast(aiosqlite.Connection, self._connection)):
+                super().commit()
         finally:
             self._end()
 
     def rollback(self) -> None:
         try:
-            super().rollback()
+            if _in_transaction(cast(aiosqlite.Connection, self._connection)):
+                super().rollback()
         finally:
             self._end()
 

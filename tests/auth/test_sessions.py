@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from postwise.auth.models import AuthSession, OneTimeToken, RefreshToken, SecurityEvent
 from postwise.auth.tasks import purge_expired
 from postwise.db import utcnow
+from postwise.users.models import User
 from tests.auth.conftest import API, PASSWORD, Harness, bearer
 
 pytestmark = pytest.mark.backend
@@ -275,3 +276,22 @@ async def test_purge_removes_ended_sessions_and_used_tokens(h: Harness, app_db) 
         assert await db.scalar(select(func.count()).select_from(AuthSession)) == 1
         assert await db.scalar(select(func.count()).select_from(RefreshToken)) == 1
     assert (await h.me(keep["access_token"])).status_code == 200
+
+
+async def test_a_session_of_a_user_deactivated_behind_the_apps_back_does_not_stand(
+    h: Harness, app_db
+) -> None:
+    """Routes that need only the caller's id read no user row: the session check itself
+    requires the user to be active. (Deactivation through the API also revokes the sessions;
+    this is the database saying so without that, e.g. an operator's UPDATE.)"""
+    await h.signup("quiet@example.org")
+    tokens = await h.login("quiet@example.org")
+    async with app_db() as db:
+        await db.execute(
+            update(User).where(User.email == "quiet@example.org").values(is_active=False)
+        )
+        await db.commit()
+    for path in ("/api/threads", "/api/users/me"):
+        response = await h.http.get(path, headers={**API, **bearer(tokens["access_token"])})
+        assert response.status_code == 401, (path, response.text)
+        assert response.json()["code"] == "session_revoked"

@@ -87,7 +87,10 @@ async def test_a_token_expiring_without_refresh_closes_with_4401(make_live) -> N
 async def test_a_refreshed_token_keeps_the_socket_open(live: LiveServer) -> None:
     who = await live.sign_in()
     async with live.connect() as ws:
-        await authenticate(ws, live.token(who, timedelta(seconds=2)))
+        # Long enough that a loaded machine still refreshes before it runs out (2 s did not,
+        # once, in CI); the wait below follows its actual expiry.
+        first = await authenticate(ws, live.token(who, timedelta(seconds=6)))
+        first_expiry = datetime.fromisoformat(first["data"]["expires_at"])
         # A refresh through the API, then the new access token on the open socket.
         refreshed = await live.http.post(
             "/api/auth/refresh", json={"refresh_token": who.refresh_token}, headers=API
@@ -98,7 +101,7 @@ async def test_a_refreshed_token_keeps_the_socket_open(live: LiveServer) -> None
         assert ack["type"] == "auth.ok"
         renewed = datetime.fromisoformat(ack["data"]["expires_at"])
         assert renewed > utcnow() + timedelta(seconds=60)
-        await asyncio.sleep(3)  # past the first token's expiry
+        await asyncio.sleep((first_expiry - utcnow()).total_seconds() + 1)  # past its expiry
         await live.announce(who.user_id, EventType.THREAD_UPDATED, {"thread_ids": ["t"]})
         assert (await next_event(ws))["type"] == "thread.updated"
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Path
 from sqlalchemy import select
 
 from postwise.accounts.models import MailAccount
-from postwise.auth.deps import CurrentUser
+from postwise.auth.deps import SignedIn
 from postwise.deps import SessionDep
 from postwise.kit.errors import ProblemError
 
@@ -20,7 +20,7 @@ def account_not_found() -> ProblemError:
 
 
 async def get_owned_account(
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     account_id: Annotated[str, Path(description="The mail account's id (a UUID).")],
 ) -> MailAccount:

@@ -11,9 +11,10 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Table, Uuid, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from postwise.auth import signin_rows
@@ -21,7 +22,7 @@ from postwise.auth.clientinfo import ClientInfo
 from postwise.auth.events import record_event
 from postwise.auth.kit import AuthKit
 from postwise.auth.models import AuthSession, EventType, RefreshToken
-from postwise.db import affected_rows, utcnow
+from postwise.db import UtcDateTime, affected_rows, utcnow
 from postwise.kit.crypto import random_token
 from postwise.store import StoreUnavailableError
 from postwise.users.models import User
@@ -278,7 +279,9 @@ async def find_refresh_session(
 
 
 async def is_active(db: AsyncSession, kit: AuthKit, session_id: uuid.UUID) -> bool:
-    """Whether an access token's session still stands: the Store first, then the database."""
+    """Whether an access token's session still stands, its user active included: the Store
+    first, then the database. Deactivating a user revokes their sessions (users.service), so
+    a cached "active" never outlives the user's own standing by more than a revocation."""
     try:
         cached = await kit.store.get(_status_key(session_id))
     except StoreUnavailableError:
@@ -300,11 +303,20 @@ async def is_active(db: AsyncSession, kit: AuthKit, session_id: uuid.UUID) -> bo
 
 
 async def _active_in_database(db: AsyncSession, session_id: uuid.UUID) -> bool:
-    auth_session = await db.get(AuthSession, session_id)
-    now = utcnow()
-    return not (
-        auth_session is None
-        or auth_session.revoked_at is not None
-        or auth_session.expires_at <= now
-        or auth_session.idle_expires_at <= now
+    row = await db.execute(_STANDING, {"session_id": session_id, "now": utcnow()})
+    return row.first() is not None
+
+
+_sessions, _users = cast(Table, AuthSession.__table__), cast(Table, User.__table__)
+# One Core statement, built once: neither row is needed, only whether both stand.
+_STANDING = (
+    select(_sessions.c.id)
+    .join_from(_sessions, _users, _users.c.id == _sessions.c.user_id)
+    .where(
+        _sessions.c.id == bindparam("session_id", type_=Uuid()),
+        _sessions.c.revoked_at.is_(None),
+        _sessions.c.expires_at > bindparam("now", type_=UtcDateTime()),
+        _sessions.c.idle_expires_at > bindparam("now", type_=UtcDateTime()),
+        _users.c.is_active.is_(True),
     )
+)

@@ -19,7 +19,7 @@ from typing import Any
 
 from fastapi import Depends
 
-from postwise.auth.deps import ClientDep, CurrentUser
+from postwise.auth.deps import ClientDep, SignedIn
 from postwise.auth.kit import AuthKitDep
 from postwise.auth.ratelimit import RateLimiter, Rule, rule
 from postwise.deps import ServicesDep
@@ -100,7 +100,7 @@ def throttled(limit: Throttle) -> Any:
     caller is authenticated, so unauthenticated requests are the 401 they always were)."""
 
     async def dependency(
-        user: CurrentUser, client: ClientDep, kit: AuthKitDep, services: ServicesDep
+        user: SignedIn, client: ClientDep, kit: AuthKitDep, services: ServicesDep
     ) -> None:
         await check(limit, kit.limiter, services.metrics, user_id=user.id, ip=client.ip)
 

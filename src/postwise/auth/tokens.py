@@ -6,6 +6,7 @@ another: an MFA token is not an access token even though both are JWTs.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,9 +37,17 @@ class TokenClaims:
     expires_at: datetime
 
 
+# Access tokens already verified, by their text: every request of a signed-in client carries
+# the same token for its lifetime, and PyJWT's verification (base64, JSON, HMAC, the claims)
+# was a tenth of a thread page's server CPU. Only tokens that passed are kept, so garbage
+# cannot fill it; the expiry is still checked on every use. Oldest entry out when full.
+_VERIFIED_CAPACITY = 4096
+
+
 class TokenCodec:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
+        self._verified: dict[tuple[TokenType, str], TokenClaims] = {}
 
     def encode(
         self,
@@ -67,6 +76,19 @@ class TokenCodec:
         return token, claims
 
     def decode(self, typ: TokenType, token: str) -> TokenClaims:
+        known = self._verified.get((typ, token))
+        if known is not None:
+            # PyJWT's rule: expired once `exp` (whole seconds) is not in the future.
+            if known.expires_at.timestamp() <= time.time():
+                raise InvalidTokenError("ExpiredSignatureError")
+            return known
+        claims = self._verify(typ, token)
+        if len(self._verified) >= _VERIFIED_CAPACITY:
+            del self._verified[next(iter(self._verified))]
+        self._verified[(typ, token)] = claims
+        return claims
+
+    def _verify(self, typ: TokenType, token: str) -> TokenClaims:
         last_error: Exception | None = None
         for key in self.keyring.keys(f"jwt:{typ}"):
             try:

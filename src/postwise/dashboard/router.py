@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from postwise.auth.deps import CurrentUser
+from postwise.auth.deps import SignedIn
 from postwise.dashboard import service
 from postwise.dashboard.calendar import parse_timezone
 from postwise.dashboard.schemas import Dashboard
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api", tags=["dashboard"], responses=problem_response
     "`invalid_timezone`.",
 )
 async def get_dashboard(
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     days: Annotated[int, Query(ge=7, le=90, description="The window, in days.")] = 30,
     tz: Annotated[

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postwise.accounts import service as accounts_service
 from postwise.accounts.models import MailAccount, SyncState
 from postwise.accounts.schemas import AccountOut
-from postwise.auth.deps import CurrentUser
+from postwise.auth.deps import SignedIn
 from postwise.auth.throttle import DEMO, IMPORT, throttled
 from postwise.config import Settings
 from postwise.deps import ServicesDep, SessionDep
@@ -209,7 +209,7 @@ def _check_content_type(request: Request) -> None:
 )
 async def import_upload(
     request: Request,
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     services: ServicesDep,
     account_email: Annotated[
@@ -270,7 +270,7 @@ async def import_upload(
     responses=problem_responses(404),
     summary="Progress of an import",
 )
-async def import_status(import_id: str, user: CurrentUser, services: ServicesDep) -> ImportStatus:
+async def import_status(import_id: str, user: SignedIn, services: ServicesDep) -> ImportStatus:
     record = await load_record(services.store, import_id) if len(import_id) <= 64 else None
     # Someone else's import is as unknown as a missing one.
     if record is None or record.get("user_id") != str(user.id):
@@ -309,7 +309,7 @@ async def _existing_demo(db: AsyncSession, user_id: uuid.UUID) -> MailAccount | 
     "address is one of the user's connected mailboxes.",
 )
 async def load_demo(
-    response: Response, user: CurrentUser, db: SessionDep, services: ServicesDep
+    response: Response, user: SignedIn, db: SessionDep, services: ServicesDep
 ) -> AccountOut:
     account = await _existing_demo(db, user.id)
     created = account is None

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -38,7 +39,9 @@ from postwise.mail.schemas import FolderOut, ThreadLabel
 __all__ = [
     "ROLES",
     "Cursor",
+    "FolderSelector",
     "folder_out",
+    "folder_selector",
     "list_folders",
     "page_threads",
     "resolve_folders",
@@ -109,30 +112,46 @@ async def list_folders(
     return [folder_out(f) for f in folders]
 
 
+@dataclass(frozen=True, slots=True)
+class FolderSelector:
+    """`folder` as the API takes it: a role (the unified view of that role across mailboxes)
+    or one folder's id."""
+
+    role: str | None = None
+    folder_id: uuid.UUID | None = None
+
+
+def folder_selector(folder: str) -> FolderSelector:
+    role = _ROLE_ALIASES.get(folder.lower(), folder.lower())
+    if role in ROLES:
+        return FolderSelector(role=role)
+    try:
+        return FolderSelector(folder_id=uuid.UUID(folder))
+    except ValueError:
+        raise ProblemError(
+            422,
+            "invalid_folder",
+            f"`folder` is a folder id or one of: {', '.join(sorted(ROLES))}.",
+        ) from None
+
+
 async def resolve_folders(
     db: AsyncSession, user_id: uuid.UUID, folder: str, account_id: uuid.UUID | None
 ) -> list[uuid.UUID]:
     """`folder` is a role (the unified view of that role across mailboxes unless `account_id`
     narrows it) or a folder id. An id that is not the user's is a 404, like everywhere."""
-    role = _ROLE_ALIASES.get(folder.lower(), folder.lower())
+    selector = folder_selector(folder)
     params: dict[str, object] = {"user_id": user_id}
-    if role in ROLES:
-        params["role"] = role
+    if selector.role is not None:
+        params["role"] = selector.role
     else:
-        try:
-            params["folder_id"] = uuid.UUID(folder)
-        except ValueError:
-            raise ProblemError(
-                422,
-                "invalid_folder",
-                f"`folder` is a folder id or one of: {', '.join(sorted(ROLES))}.",
-            ) from None
+        params["folder_id"] = selector.folder_id
     if account_id is not None:
         await require_account(db, user_id, account_id)
         params["account_id"] = account_id
-    query = _FOLDER_IDS[role in ROLES, account_id is not None]
+    query = _FOLDER_IDS[selector.role is not None, account_id is not None]
     found = list((await db.scalars(query, params)).all())
-    if not found and role not in ROLES:
+    if not found and selector.role is None:
         raise ProblemError(404, "not_found", "No such folder.")
     return found
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from starlette.responses import FileResponse, Response
 
-from postwise.auth.deps import CurrentUser
+from postwise.auth.deps import SignedIn
 from postwise.deps import SessionDep, SettingsDep
 from postwise.kit.errors import ProblemError, problem_responses
 from postwise.kit.ids import MAX_BIGINT, MAX_INT, not_found_if_invalid
-from postwise.mail import list_items, listing, reading
+from postwise.mail import list_items, listing, pages, reading
 from postwise.mail.actions import Action, apply_action
 from postwise.mail.blobs import BlobStore
 from postwise.mail.downloads import attachment_response
@@ -51,7 +51,7 @@ AttachmentPosition = Annotated[
 
 @router.get("/folders", response_model=FolderList, responses=problem_responses(404))
 async def list_folders(
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     account_id: Annotated[uuid.UUID | None, Query(description="Only this mailbox's.")] = None,
 ) -> FolderList:
@@ -67,7 +67,7 @@ async def list_folders(
     "unified view across every mailbox. Pages are keyset-paginated: pass `next_cursor` back.",
 )
 async def list_threads(
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     folder: Annotated[str, Query(max_length=64)] = "inbox",
     account_id: uuid.UUID | None = None,
@@ -79,23 +79,27 @@ async def list_threads(
     ] = None,
 ) -> Response:
     after = listing.decode_cursor(cursor) if cursor else None
-    folder_ids = await listing.resolve_folders(db, user.id, folder, account_id)
-    ids, next_position = await listing.page_threads(
-        db,
-        user.id,
-        folder_ids,
-        limit=limit,
-        after=after,
-        important=None if section is None else section == "important",
+    important = None if section is None else section == "important"
+    selector = listing.folder_selector(folder)
+    # The items' JSON comes from the database as `ThreadPage` would encode it (mail.list_items),
+    # in one statement where it can (mail.pages).
+    page = await pages.page_json(
+        db, user.id, selector, account_id, limit=limit, after=after, important=important
     )
-    # The items' JSON comes from the database as `ThreadPage` would encode it (mail.list_items).
-    items = await list_items.summaries_json(db, user.id, ids)
+    if page is not None:
+        items, next_position = page
+    else:
+        folder_ids = await listing.resolve_folders(db, user.id, folder, account_id)
+        ids, next_position = await listing.page_threads(
+            db, user.id, folder_ids, limit=limit, after=after, important=important
+        )
+        items = await list_items.summaries_json(db, user.id, ids)
     next_cursor = listing.encode_cursor(next_position) if next_position else None
     return Response(list_items.page_body(items, next_cursor), media_type="application/json")
 
 
 @router.get("/threads/{thread_id}", response_model=ThreadDetail, responses=problem_responses(404))
-async def get_thread(user: CurrentUser, db: SessionDep, thread_id: ThreadId) -> ThreadDetail:
+async def get_thread(user: SignedIn, db: SessionDep, thread_id: ThreadId) -> ThreadDetail:
     return await reading.get_thread(db, user.id, thread_id)
 
 
@@ -108,7 +112,7 @@ async def get_thread(user: CurrentUser, db: SessionDep, thread_id: ThreadId) -> 
     "folder of the same mailbox). Threads that are not yours count as not found.",
 )
 async def thread_actions(
-    body: ThreadActionRequest, user: CurrentUser, db: SessionDep
+    body: ThreadActionRequest, user: SignedIn, db: SessionDep
 ) -> ThreadActionResult:
     if body.action is Action.MOVE and body.folder is None:
         raise ProblemError(422, "invalid_folder", "`move` needs `folder`, the target's id.")
@@ -132,7 +136,7 @@ async def thread_actions(
 )
 async def update_message(
     body: MessageUpdate,
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     message_id: MessageId,
 ) -> MessageOut:
@@ -151,7 +155,7 @@ async def update_message(
     description="The message exactly as the server gave it.",
 )
 async def raw_message(
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     blobs: BlobsDep,
     message_id: MessageId,
@@ -179,7 +183,7 @@ async def raw_message(
     "type; active content (HTML, SVG, XML) is sandboxed should a browser open it anyway.",
 )
 async def download_attachment(
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     blobs: BlobsDep,
     message_id: MessageId,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from postwise.auth import sessions
-from postwise.auth.deps import principal_from_token
+from postwise.auth.deps import caller_from_token
 from postwise.auth.kit import AuthKit
 from postwise.auth.tokens import InvalidTokenError
 from postwise.deps import Services
@@ -38,18 +38,18 @@ async def verify_token(services: Services, kit: AuthKit, token: str) -> Grant:
         raise AuthRefused("token_expired" if expired else "invalid_token") from error
     async with services.sessionmaker() as db:
         try:
-            principal = await principal_from_token(db, kit, token)
+            caller = await caller_from_token(db, kit, token)
         except ProblemError as error:
             raise AuthRefused(error.code) from error
     return Grant(
-        user_id=principal.user.id,
-        session_id=principal.session_id,
+        user_id=caller.id,
+        session_id=caller.session_id,
         expires_at=claims.expires_at,
     )
 
 
 async def session_active(services: Services, kit: AuthKit, session_id: uuid.UUID) -> bool:
-    # The same check every request makes, but without reloading the user: deactivating a user
-    # revokes their sessions, and this runs once per heartbeat for every open socket.
+    # The same check every request makes (deactivating a user revokes their sessions); it
+    # runs once per heartbeat for every open socket.
     async with services.sessionmaker() as db:
         return await sessions.is_active(db, kit, session_id)

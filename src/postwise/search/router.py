@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from postwise.auth.deps import CurrentUser
+from postwise.auth.deps import SignedIn
 from postwise.auth.throttle import SEARCH, throttled
 from postwise.deps import SessionDep
 from postwise.kit.errors import problem_responses
@@ -37,7 +37,7 @@ router = APIRouter(prefix="/api", tags=["search"], responses=problem_responses(4
     "429 `rate_limited` past 120 searches a minute per user (600 per client address).",
 )
 async def search(
-    user: CurrentUser,
+    user: SignedIn,
     db: SessionDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH * 2, pattern=NO_NUL)],
     account_id: uuid.UUID | None = None,
