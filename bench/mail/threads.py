@@ -5,9 +5,9 @@ Server CPU per page is the server process's user + system time (from /proc, its 
 included) over each phase divided by the pages it answered: it depends far less than latency on
 what else the two cores are doing, so it is the figure to compare between runs on a busy
 machine. `bench.mail.inprocess` then splits the page's own work (without HTTP and sign-in).
-The same server's floor is measured beside it: the CPU of `GET /healthz` (HTTP and the
-middleware) and of `GET /api/users/me` (that plus signing the request in and reading one row),
-which every page pays before it finds a thread.
+The same server's floor is measured beside it, in rounds taken in turn with the idle pages': the
+CPU of `GET /healthz` (HTTP and the middleware) and of `GET /api/users/me` (that plus signing
+the request in and reading the user's row, which a page no longer reads).
 
 The mailbox is written straight into the migrated database (messages, threads, the per-folder
 thread index) rather than synced: what is measured is reading, and 100,000 rows take seconds to
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -36,6 +37,7 @@ from bench.auth.rawhttp import RawConnection
 from bench.auth.server import (
     HOST,
     Argon2Parameters,
+    BenchError,
     free_port,
     migrate,
     running_server,
@@ -63,7 +65,7 @@ class Figures:
     seed_s: float
     idle: list[float]
     loaded: list[float]
-    idle_cpu_s: float  # the server's CPU seconds over the idle phase
+    idle_cpu_ms: float  # the server's CPU per page, idle (the median of its rounds)
     loaded_cpu_s: float
     floor_ms: dict[str, float]  # server CPU per request of the floor's routes
     breakdown: Breakdown
@@ -236,36 +238,31 @@ async def _client(
 class _Phases:
     idle: list[float]
     loaded: list[float]
-    idle_cpu_s: float
+    idle_cpu_ms: float  # the server's CPU per page over the idle phase (median of rounds)
     loaded_cpu_s: float
     errors: int
     floor_ms: dict[str, float]
 
 
 FLOOR_ROUTES = ("/healthz", "/api/users/me")
+# The idle phase is cut into rounds, each followed by the floor's routes: this machine's
+# speed drifts by a third within a minute, and a page measured in one minute against a floor
+# measured in another told more about the drift than about the page. Medians of the rounds.
+_IDLE_ROUNDS = 5
 
 
-async def _floor(
-    base_url: str, server_pid: int, token: str, window_s: float, errors: list[int]
-) -> dict[str, float]:
-    """Server CPU per request of each of FLOOR_ROUTES, one client, sequential."""
-    found: dict[str, float] = {}
-    connection = await RawConnection.open(base_url)
-    try:
-        for path in FLOOR_ROUTES:
-            for _ in range(50):  # warm-up
-                await connection.request(_get(path, token))
-            cpu_before, count = tree_cpu(server_pid), 0
-            stop_at = time.perf_counter() + window_s
-            while time.perf_counter() < stop_at:
-                status, _ = await connection.request(_get(path, token))
-                count += 1
-                if status != 200:
-                    errors.append(status)
-            found[path] = (tree_cpu(server_pid) - cpu_before) / count * 1000
-    finally:
-        await connection.close()
-    return found
+async def _cpu_per_request(
+    connection: RawConnection, server_pid: int, token: str, path: str, window_s: float
+) -> float:
+    """Server CPU per request of `path`, one client, sequential, for `window_s`."""
+    cpu_before, count = tree_cpu(server_pid), 0
+    stop_at = time.perf_counter() + window_s
+    while time.perf_counter() < stop_at:
+        status, _ = await connection.request(_get(path, token))
+        count += 1
+        if status != 200:
+            raise BenchError(f"{path} answered {status}")
+    return (tree_cpu(server_pid) - cpu_before) / count * 1000
 
 
 async def _measure(
@@ -277,9 +274,28 @@ async def _measure(
     # Idle: one client, sequential, after a warm-up of the same (long enough that the first
     # pages' one-time costs, seen as a third more CPU per page after 2 s, are behind it).
     await _client(base_url, token, time.perf_counter() + idle_s, [], errors, rng)
-    cpu_before = tree_cpu(server_pid)
-    await _client(base_url, token, time.perf_counter() + idle_s, idle, errors, rng)
-    idle_cpu_s = tree_cpu(server_pid) - cpu_before
+    page_cpu: list[float] = []
+    floor: dict[str, list[float]] = {path: [] for path in FLOOR_ROUTES}
+    connection = await RawConnection.open(base_url)
+    try:
+        for path in FLOOR_ROUTES:
+            for _ in range(50):  # warm-up
+                await connection.request(_get(path, token))
+        for _ in range(_IDLE_ROUNDS):
+            answered = len(idle)
+            cpu_before = tree_cpu(server_pid)
+            await _client(
+                base_url, token, time.perf_counter() + idle_s / _IDLE_ROUNDS, idle, errors, rng
+            )
+            pages = max(1, len(idle) - answered)
+            page_cpu.append((tree_cpu(server_pid) - cpu_before) / pages * 1000)
+            for path in FLOOR_ROUTES:
+                window = idle_s / _IDLE_ROUNDS / 2
+                floor[path].append(
+                    await _cpu_per_request(connection, server_pid, token, path, window)
+                )
+    finally:
+        await connection.close()
     loaded: list[float] = []
     stop_at = time.perf_counter() + window_s
     cpu_before = tree_cpu(server_pid)
@@ -290,8 +306,14 @@ async def _measure(
         )
     )
     loaded_cpu_s = tree_cpu(server_pid) - cpu_before
-    floor_ms = await _floor(base_url, server_pid, token, idle_s / 2, errors)
-    return _Phases(idle, loaded, idle_cpu_s, loaded_cpu_s, len(errors), floor_ms)
+    return _Phases(
+        idle,
+        loaded,
+        statistics.median(page_cpu),
+        loaded_cpu_s,
+        len(errors),
+        {path: statistics.median(values) for path, values in floor.items()},
+    )
 
 
 def run(
@@ -328,7 +350,7 @@ def run(
         seed_s=seed_s,
         idle=phases.idle,
         loaded=phases.loaded,
-        idle_cpu_s=phases.idle_cpu_s,
+        idle_cpu_ms=phases.idle_cpu_ms,
         loaded_cpu_s=phases.loaded_cpu_s,
         floor_ms=phases.floor_ms,
         breakdown=breakdown,
@@ -346,7 +368,7 @@ def report(f: Figures) -> str:
     idle = f"{ms(f.idle, 0.5)} / {ms(f.idle, 0.95)} ({len(f.idle)} requests)"
     loaded = f"{ms(f.loaded, 0.5)} / {ms(f.loaded, 0.95)} / {ms(f.loaded, 0.99)}"
     rate = f"{len(f.loaded) / f.window_s:.0f} pages/s ({len(f.loaded):,} requests"
-    idle_cpu = f.idle_cpu_s / max(1, len(f.idle)) * 1000
+    idle_cpu = f.idle_cpu_ms
     loaded_cpu = f.loaded_cpu_s / max(1, len(f.loaded)) * 1000
     b = f.breakdown
     parts = f"{b.page_ms:.2f} + {b.response_ms:.2f} = {b.total_ms:.2f} ms ({b.pages:,} pages)"
