@@ -339,6 +339,28 @@ describe("MailView", () => {
     expect(pages[0]?.searchParams.get("folder")).toBe("inbox");
   });
 
+  it("fetches the thread under a resting pointer, not the rows a scroll carries under it", async () => {
+    const api = await renderInbox();
+    const scroller = document.querySelector<HTMLElement>("[data-shortcut-scope]")!;
+    const hover = (id: string) => {
+      // jsdom has no PointerEvent: a mouse's pointerover, as React reads it.
+      const event = new MouseEvent("pointerover", { bubbles: true });
+      Object.defineProperty(event, "pointerType", { value: "mouse" });
+      act(() => void row(id)!.dispatchEvent(event));
+    };
+    fireEvent.scroll(scroller);
+    hover("t2");
+    await act(() => new Promise((resolve) => setTimeout(resolve, 200)));
+    expect(api.callsTo("GET", "/api/threads/t2")).toHaveLength(0);
+    hover("t3"); // the list has been still for a while: a person pointing at a row
+    await waitFor(() => expect(api.callsTo("GET", "/api/threads/t3")).toHaveLength(1));
+    // A scroll before the pause is over cancels the pending fetch.
+    hover("t4");
+    fireEvent.scroll(scroller);
+    await act(() => new Promise((resolve) => setTimeout(resolve, 200)));
+    expect(api.callsTo("GET", "/api/threads/t4")).toHaveLength(0);
+  });
+
   it("opens the shortcut sheet with ?", async () => {
     await renderInbox();
     fireEvent.keyDown(document.body, { key: "?" });
